@@ -1,0 +1,53 @@
+# CognitionOS — every command a developer or CI needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONPATH := $(CURDIR):$(CURDIR)/functions:$(CURDIR)/layers/kernel/python
+
+.PHONY: run test unit integration infra e2e lint format security synth bench openapi clean
+
+# The venv is rebuilt whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt package.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m infra.local
+
+test: $(VENV)/.installed lint security synth
+	$(PY) -m pytest -n 2 --dist loadgroup tests/unit tests/integration tests/infra tests/e2e
+
+unit integration infra e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/$@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions layers/kernel/python infra app.py
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+security: $(VENV)/.installed
+	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt
+
+synth: $(VENV)/.installed
+	npx cdk synth --quiet
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+openapi: $(VENV)/.installed
+	$(PY) -m infra.openapi --write
+
+bench: $(VENV)/.installed
+	$(PY) -m pytest tests/bench -s -p no:randomly
+
+clean:
+	rm -rf cdk.out .cognitionos .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Billing: Stripe webhooks in, an event log and billing state out."""

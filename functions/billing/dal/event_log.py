@@ -1,0 +1,158 @@
+"""The Stripe event log in the billing table: one item per event id, metadata only.
+
+The payload is not kept (it carries personal data); the queue carries it to the processor.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from billing.models.events import EventRecord, EventStatus, StripeEventEnvelope
+from cognitionos.dynamodb import decode_page_token, encode_page_token, is_condition_failure, plain
+from cognitionos.timeutil import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+EVENT_RETENTION_S = 400 * 24 * 3600  # well past Stripe's 3 days of retries and 30 days of events
+
+
+def event_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"EVENT#{event_id}", "sk": "EVENT"}
+
+
+def _order_key(created: int, event_id: str) -> str:
+    return f"{created:011d}#{event_id}"
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[EventRecord]
+    next_token: str | None
+
+
+class EventLog:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def record_once(self, event: StripeEventEnvelope, received_at: int) -> EventStatus | None:
+        """Log the event with one conditional write; the earlier status if it was there."""
+        order = _order_key(event.created, event.id)
+        item: dict[str, Any] = {
+            **event_key(event.id),
+            "id": event.id,
+            "type": event.type,
+            "created": event.created,
+            "object_id": event.object_id,
+            "customer_id": event.customer_id,
+            "api_version": event.api_version,
+            "livemode": event.livemode,
+            "status": "queued",
+            "received_at": iso(received_at),
+            "error": None,
+            "expires_at": received_at + EVENT_RETENTION_S,
+            "gsi1pk": "EVENTS#queued",
+            "gsi1sk": order,
+            "gsi2pk": "EVENTS",
+            "gsi2sk": order,
+        }
+        if event.customer_id:
+            item |= {"gsi3pk": f"CUSTOMER#{event.customer_id}", "gsi3sk": f"EVENT#{order}"}
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
+            return _status_of(old)
+        return None
+
+    def mark(self, event_id: str, status: EventStatus, error: str | None = None) -> bool:
+        """Set the status unless the event is already processed; False if it was."""
+        try:
+            self._table.update_item(
+                Key=event_key(event_id),
+                UpdateExpression="SET #s = :s, #e = :e, gsi1pk = :g",
+                ConditionExpression="attribute_exists(pk) AND #s <> :processed",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":s": status,
+                    ":e": error,
+                    ":g": f"EVENTS#{status}",
+                    ":processed": "processed",
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key=event_key(event_id)).get("Item")
+        return plain(item) if item else None
+
+    def list(
+        self,
+        *,
+        status: EventStatus | None,
+        event_type: str | None,
+        customer_id: str | None,
+        limit: int,
+        next_token: str | None,
+    ) -> EventPage:
+        """Newest first; by customer for tenant-bound callers, else by status or all."""
+        if customer_id:
+            index, pk_name, pk = "gsi3", "gsi3pk", f"CUSTOMER#{customer_id}"
+            key: Any = Key(pk_name).eq(pk) & Key("gsi3sk").begins_with("EVENT#")
+        else:
+            index, pk_name = ("gsi1", "gsi1pk") if status else ("gsi2", "gsi2pk")
+            pk = f"EVENTS#{status}" if status else "EVENTS"
+            key = Key(pk_name).eq(pk)
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        filters = [Attr("status").eq(status)] if status and customer_id else []
+        if event_type:
+            filters.append(Attr("type").eq(event_type))
+        if filters:
+            kwargs["FilterExpression"] = functools.reduce(operator.and_, filters)
+        start = decode_page_token(next_token, {pk_name: pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self._table.query(**kwargs)
+        events = [event_record(plain(item)) for item in page.get("Items", [])]
+        return EventPage(events, encode_page_token(page.get("LastEvaluatedKey")))
+
+
+def event_record(item: dict[str, Any]) -> EventRecord:
+    return EventRecord(
+        id=item["id"],
+        type=item["type"],
+        created=iso(int(item["created"])),
+        status=item["status"],
+        received_at=item["received_at"],
+        error=item.get("error"),
+    )
+
+
+def _status_of(old_item: dict[str, Any]) -> EventStatus:
+    """The status in a ``ReturnValuesOnConditionCheckFailure`` item (wire format)."""
+    raw = old_item.get("status")
+    if isinstance(raw, dict):
+        raw = TypeDeserializer().deserialize(raw)  # type: ignore[arg-type]
+    return raw  # type: ignore[return-value]

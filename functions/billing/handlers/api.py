@@ -1,0 +1,23 @@
+"""The billing read API (``/v1/billing/...``): one resolver, one router per resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.handlers import events_routes
+from billing.settings import api_settings
+from cognitionos.http import create_resolver
+from cognitionos.observability import logger, metrics
+
+app = create_resolver()
+app.include_router(events_routes.router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    api_settings()
+    return app.resolve(event, context)

@@ -1,0 +1,42 @@
+"""Consumer of the billing events FIFO queue: applies each Stripe event once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.dal.billing_state import BillingState
+from billing.dal.event_log import EventLog
+from billing.logic.process import apply_event
+from billing.logic.webhook import envelope_from
+from billing.settings import process_settings
+from cognitionos.aws import dynamodb_table
+from cognitionos.observability import MetricUnit, logger, metrics
+
+# A failed record only holds back later records of its own group (customer), not the batch.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def apply_record(record: SQSRecord) -> None:
+    event = envelope_from(json.loads(record.body))
+    table = dynamodb_table(process_settings().billing_table)
+    outcome = apply_event(event, EventLog(table), BillingState(table))
+    logger.info(
+        "stripe event applied",
+        extra={"stripe_event_id": event.id, "stripe_event_type": event.type, "outcome": outcome},
+    )
+    metrics.add_metric(f"StripeEvents{outcome.capitalize()}", MetricUnit.Count, 1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    process_settings()
+    response = process_partial_response(
+        event=event, record_handler=apply_record, processor=processor, context=context
+    )
+    return dict(response)

@@ -1,0 +1,34 @@
+"""Accepting a verified Stripe event: log it once, queue it until it is applied.
+
+The order matters: the log write comes first, so a send that fails after it leaves the event
+``queued`` and Stripe's retry (or the reconcile job) sends it again; nothing is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from billing.logic.webhook import should_enqueue
+from billing.models.events import EventStatus, StripeEventEnvelope
+
+
+class EventLogWriter(Protocol):
+    def record_once(self, event: StripeEventEnvelope, received_at: int) -> EventStatus | None: ...
+
+
+class EventSender(Protocol):
+    def send(self, event: StripeEventEnvelope, raw_event: str) -> None: ...
+
+
+def accept_event(
+    event: StripeEventEnvelope,
+    raw_event: str,
+    received_at: int,
+    log: EventLogWriter,
+    queue: EventSender,
+) -> bool:
+    """Log and queue ``event``; True when its id was logged before (a duplicate delivery)."""
+    previous = log.record_once(event, received_at)
+    if should_enqueue(previous):
+        queue.send(event, raw_event)
+    return previous is not None

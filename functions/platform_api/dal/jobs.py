@@ -1,0 +1,38 @@
+"""Running a scheduled job now: a synchronous Lambda invoke with the schedule's own event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cognitionos.aws import client
+from cognitionos.errors import DomainError, NotFound
+from cognitionos.jobs import schedule_event
+
+# API Gateway gives up after 30 s; wait just under that for the job to answer.
+JOB_WAIT_S = 28
+
+
+class JobFailed(DomainError):
+    status_code = 502
+
+
+class JobRunner:
+    def __init__(self, job_functions: dict[str, str]) -> None:
+        self._functions = job_functions
+
+    def run(self, job: str) -> Any:
+        """The job's summary; NotFound for an unknown job, JobFailed if it raised."""
+        function_name = self._functions.get(job)
+        if function_name is None:
+            raise NotFound(f"no job '{job}'; jobs: {sorted(self._functions)}")
+        response = client("lambda", read_timeout_s=JOB_WAIT_S).invoke(
+            FunctionName=function_name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(schedule_event(job)).encode(),
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+            raise JobFailed(f"job '{job}' failed: {message}")
+        return payload

@@ -1,0 +1,1 @@
+"""CognitionOS shared kernel: what every bounded context needs and nothing context-specific."""

@@ -1,0 +1,193 @@
+"""API-key authentication and authorization (CONTRACT.md section 2).
+
+A key reads ``cos_<key id>_<secret>``. Only ``HMAC-SHA256(pepper, secret)`` is stored; the
+pepper lives in Secrets Manager, so a leaked table alone cannot be brute-forced. Every
+request reads the key item with a consistent read, so revocation takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cognitionos.errors import Forbidden, Unauthorized, Unprocessable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+ADMIN = "admin"
+SCOPES = frozenset(
+    {
+        ADMIN,
+        "billing:read",
+        "revenue:read",
+        "agents:run",
+        "alerts:manage",
+        "audit:read",
+        "privacy:manage",
+    }
+)
+KEY_PREFIX = "cos_"
+_KEY_PATTERN = re.compile(r"^cos_(?P<key_id>[a-z0-9]{16})_(?P<secret>[A-Za-z0-9_-]{32,128})$")
+_TENANT_PATTERN = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an operator key (``tenant_id`` None) or a key bound to one customer."""
+
+    key_id: str
+    scopes: frozenset[str]
+    tenant_id: str | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return ADMIN in self.scopes or scope in self.scopes
+
+    def require_scope(self, scope: str) -> None:
+        if not self.has_scope(scope):
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
+
+    def can_see_tenant(self, tenant_id: str | None) -> bool:
+        """Operator keys see every tenant; a bound key sees only its own."""
+        return self.tenant_id is None or self.tenant_id == tenant_id
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    key: str  # shown once, never stored
+
+
+def hash_secret(pepper: str, secret: str) -> str:
+    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_api_key(raw: str) -> tuple[str, str]:
+    """``(key id, secret)`` of a well-formed key, else Unauthorized."""
+    match = _KEY_PATTERN.match(raw)
+    if not match:
+        raise Unauthorized("the API key is malformed; expected cos_<key id>_<secret>")
+    return match["key_id"], match["secret"]
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <api key>'")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
+    return token.strip()
+
+
+def validate_grant(scopes: Iterable[str], tenant_id: str | None) -> frozenset[str]:
+    """Check requested scopes and tenant binding before a key is created."""
+    wanted = frozenset(scopes)
+    if not wanted:
+        raise Unprocessable("scopes must name at least one scope")
+    unknown = sorted(wanted - SCOPES)
+    if unknown:
+        raise Unprocessable(f"unknown scopes {unknown}; known: {sorted(SCOPES)}")
+    if tenant_id is not None and not _TENANT_PATTERN.match(tenant_id):
+        raise Unprocessable("tenant_id must be a Stripe customer id (cus_...)")
+    if tenant_id is not None and ADMIN in wanted:
+        raise Unprocessable("a tenant-bound key cannot have the admin scope")
+    return wanted
+
+
+class ApiKeyStore:
+    """The API-key table: create, list, revoke and authenticate keys."""
+
+    def __init__(self, table: Table, pepper: str) -> None:
+        self._table = table
+        self._pepper = pepper
+
+    def create(
+        self,
+        name: str,
+        scopes: Iterable[str],
+        tenant_id: str | None,
+        created_at: str,
+        raw_key: str | None = None,
+    ) -> tuple[IssuedKey, dict[str, Any]]:
+        """Store a new key (or a given ``raw_key``, for bootstrapping) and return it once."""
+        granted = validate_grant(scopes, tenant_id)
+        if raw_key is None:
+            key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+            raw_key = f"{KEY_PREFIX}{key_id}_{secret}"
+        else:
+            key_id, secret = parse_api_key(raw_key)
+        item: dict[str, Any] = {
+            "key_id": key_id,
+            "name": name,
+            "scopes": sorted(granted),
+            "tenant_id": tenant_id,
+            "secret_hash": hash_secret(self._pepper, secret),
+            "created_at": created_at,
+            "revoked_at": None,
+        }
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(key_id)")
+        return IssuedKey(key_id=key_id, key=raw_key), public_view(item)
+
+    def authenticate(self, raw_key: str) -> Principal:
+        key_id, secret = parse_api_key(raw_key)
+        presented = hash_secret(self._pepper, secret)
+        item = self._table.get_item(Key={"key_id": key_id}, ConsistentRead=True).get("Item")
+        stored = str(item["secret_hash"]) if item else ""
+        if not item or not hmac.compare_digest(presented, stored):
+            raise Unauthorized("unknown API key")
+        if item.get("revoked_at"):
+            raise Unauthorized("this API key has been revoked")
+        tenant = item.get("tenant_id")
+        return Principal(
+            key_id=key_id,
+            scopes=frozenset(str(s) for s in item.get("scopes", [])),  # type: ignore[union-attr]
+            tenant_id=str(tenant) if tenant else None,
+        )
+
+    def list_keys(
+        self, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        kwargs: dict[str, Any] = {"Limit": limit}
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = self._table.scan(**kwargs)
+        items = sorted(
+            (public_view(i) for i in page.get("Items", [])), key=lambda k: k["created_at"]
+        )
+        return items, page.get("LastEvaluatedKey")
+
+    def get(self, key_id: str) -> dict[str, Any] | None:
+        """A key's public view, or None."""
+        item = self._table.get_item(Key={"key_id": key_id}, ConsistentRead=True).get("Item")
+        return public_view(item) if item else None
+
+    def revoke(self, key_id: str, revoked_at: str) -> bool:
+        """Mark the key revoked; False if there is no such key."""
+        try:
+            self._table.update_item(
+                Key={"key_id": key_id},
+                UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+                ConditionExpression="attribute_exists(key_id)",
+                ExpressionAttributeValues={":now": revoked_at},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def public_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A key as the API shows it: everything but the hash."""
+    return {
+        "key_id": item["key_id"],
+        "name": item["name"],
+        "scopes": list(item["scopes"]),
+        "tenant_id": item.get("tenant_id"),
+        "created_at": item["created_at"],
+        "revoked_at": item.get("revoked_at"),
+        "prefix": f"{KEY_PREFIX}{item['key_id']}_",
+    }

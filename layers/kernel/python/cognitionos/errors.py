@@ -1,0 +1,37 @@
+"""Domain exceptions. Each carries the HTTP status it maps to; handlers never catch them."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request that cannot be served as asked; ``message`` is safe to show the caller."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(DomainError):
+    status_code = 400
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Unprocessable(DomainError):
+    status_code = 422
