@@ -31,7 +31,7 @@ def receive_stripe_event() -> dict[str, Any]:
     raw_body = app.current_event.decoded_body or ""
     event = verify_stripe_event(
         raw_body,
-        app.current_event.get_header_value("stripe-signature"),
+        app.current_event.headers.get("stripe-signature"),
         str(secret),
     )
     logger.append_keys(stripe_event_id=event.id, stripe_event_type=event.type)

@@ -128,7 +128,7 @@ class ApiKeyStore:
             "tenant_id": tenant_id,
             "secret_hash": hash_secret(self._pepper, secret),
             "created_at": created_at,
-            "revoked_at": None,
+            # no revoked_at until revocation: if_not_exists() treats a stored NULL as present
         }
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(key_id)")
         return IssuedKey(key_id=key_id, key=raw_key), public_view(item)

@@ -79,7 +79,7 @@ def require_scope(scope: str) -> Middleware:
     """Route middleware: authenticate the bearer key and demand ``scope`` (admin implies all)."""
 
     def authorize(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        token = bearer_token(app.current_event.get_header_value("authorization"))
+        token = bearer_token(app.current_event.headers.get("authorization"))
         principal = api_key_store().authenticate(token)
         principal.require_scope(scope)
         logger.append_keys(api_key_id=principal.key_id)

@@ -1,0 +1,143 @@
+"""The billing events consumer: each event applied once, state newest-wins, failures retried."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.factories import invoice, sign, sqs_event, stripe_event, subscription
+from tests.integration.conftest import WEBHOOK_SECRET, Aws, LambdaContext
+from tests.integration.test_stripe_webhook import post_webhook
+
+
+def ingest(aws: Aws, context: LambdaContext, *events: dict[str, Any]) -> list[str]:
+    """Post events through the webhook and return the queued bodies, in queue order."""
+    for event in events:
+        body = json.dumps(event)
+        assert post_webhook(body, sign(body, WEBHOOK_SECRET), context)["statusCode"] == 200
+    return [m["Body"] for m in aws.receive("billing-events")]
+
+
+def process(aws: Aws, context: LambdaContext, bodies: list[str]) -> dict[str, Any]:
+    from billing.handlers.process_events import lambda_handler
+
+    event = sqs_event(
+        bodies,
+        aws.queue_arns["billing-events"],
+        group_of=lambda e: e["data"]["object"].get("customer", "x"),
+    )
+    return lambda_handler(event, context)
+
+
+def status_of(aws: Aws, event_id: str) -> str:
+    return aws.table("billing").get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"})["Item"][
+        "status"
+    ]
+
+
+def stored(aws: Aws, kind: str, object_id: str) -> dict[str, Any] | None:
+    return (
+        aws.table("billing")
+        .get_item(Key={"pk": f"{kind.upper()}#{object_id}", "sk": "STATE"})
+        .get("Item")
+    )
+
+
+def test_an_acted_on_event_is_applied_and_marked_processed(
+    aws: Aws, context: LambdaContext
+) -> None:
+    event = stripe_event("customer.subscription.created", subscription(quantity=2), created=100)
+
+    result = process(aws, context, ingest(aws, context, event))
+
+    assert result == {"batchItemFailures": []}
+    assert status_of(aws, event["id"]) == "processed"
+    sub = stored(aws, "subscription", "sub_1")
+    assert sub is not None
+    assert (sub["status"], sub["items"][0]["quantity"], sub["version"]) == ("active", 2, 100)
+
+
+def test_an_event_type_we_do_not_act_on_is_ignored(aws: Aws, context: LambdaContext) -> None:
+    event = stripe_event("product.created", {"id": "prod_1", "object": "product"})
+    process(aws, context, ingest(aws, context, event))
+    assert status_of(aws, event["id"]) == "ignored"
+
+
+def test_a_redelivered_message_has_no_second_effect(aws: Aws, context: LambdaContext) -> None:
+    first = stripe_event("customer.subscription.created", subscription(quantity=1), created=100)
+    bodies = ingest(aws, context, first)
+    process(aws, context, bodies)
+    newer = stripe_event("customer.subscription.updated", subscription(quantity=5), created=200)
+    process(aws, context, ingest(aws, context, newer))
+
+    result = process(aws, context, bodies)  # the first event again, after the newer one
+
+    assert result == {"batchItemFailures": []}
+    sub = stored(aws, "subscription", "sub_1")
+    assert sub is not None
+    assert (sub["items"][0]["quantity"], sub["version_event"]) == (5, newer["id"])
+
+
+def test_an_older_event_arriving_late_does_not_overwrite_newer_state(
+    aws: Aws, context: LambdaContext
+) -> None:
+    older = stripe_event(
+        "customer.subscription.created", subscription(status="incomplete"), created=100
+    )
+    newer = stripe_event(
+        "customer.subscription.updated", subscription(status="active"), created=200
+    )
+
+    process(aws, context, ingest(aws, context, newer))
+    process(aws, context, ingest(aws, context, older))
+
+    sub = stored(aws, "subscription", "sub_1")
+    assert sub is not None
+    assert sub["status"] == "active"
+    assert [status_of(aws, e["id"]) for e in (older, newer)] == ["processed", "processed"]
+
+
+def test_invoices_keep_no_personal_data_and_find_their_basil_subscription(
+    aws: Aws, context: LambdaContext
+) -> None:
+    process(aws, context, ingest(aws, context, stripe_event("invoice.paid", invoice())))
+    inv = stored(aws, "invoice", "in_1")
+    assert inv is not None
+    assert inv["subscription"] == "sub_1"
+    assert "jenny.rosen@example.com" not in json.dumps(inv, default=str)
+
+
+def test_a_failing_record_is_reported_marked_failed_and_does_not_block_other_customers(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.dal.billing_state import BillingState
+
+    bad = stripe_event(
+        "customer.subscription.created", subscription(sub_id="sub_bad", customer="cus_bad")
+    )
+    good = stripe_event(
+        "customer.subscription.created", subscription(sub_id="sub_ok", customer="cus_ok")
+    )
+    bodies = ingest(aws, context, bad, good)
+    real_apply = BillingState.apply
+
+    def apply_failing_for_bad(self: BillingState, change: Any, event_id: str) -> str:
+        if change.object_id == "sub_bad":
+            raise RuntimeError("simulated throttling")
+        return real_apply(self, change, event_id)
+
+    monkeypatch.setattr(BillingState, "apply", apply_failing_for_bad)
+    event = sqs_event(
+        bodies, aws.queue_arns["billing-events"], group_of=lambda e: e["data"]["object"]["customer"]
+    )
+    from billing.handlers.process_events import lambda_handler
+
+    result = lambda_handler(event, context)
+
+    failed_ids = [f["itemIdentifier"] for f in result["batchItemFailures"]]
+    assert failed_ids == [r["messageId"] for r in event["Records"] if '"sub_bad"' in r["body"]]
+    assert status_of(aws, good["id"]) == "processed"
+    item = aws.table("billing").get_item(Key={"pk": f"EVENT#{bad['id']}", "sk": "EVENT"})["Item"]
+    assert (item["status"], item["error"]) == ("failed", "RuntimeError: simulated throttling")
