@@ -1,0 +1,97 @@
+"""Kernel: API-key parsing and grants, page tokens, settings errors, schedule events."""
+
+from __future__ import annotations
+
+import pytest
+
+from cognitionos.auth import Principal, bearer_token, hash_secret, parse_api_key, validate_grant
+from cognitionos.dynamodb import decode_page_token, encode_page_token, plain
+from cognitionos.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
+from cognitionos.jobs import job_name, schedule_event
+from cognitionos.settings import FunctionSettings, SettingsError, load_settings
+
+
+def test_a_key_splits_into_id_and_secret_and_the_secret_may_hold_underscores() -> None:
+    assert parse_api_key("cos_0123456789abcdef_" + "a_b-" * 10) == ("0123456789abcdef", "a_b-" * 10)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "cos_",
+        "key_0123456789abcdef_" + "a" * 40,
+        "cos_short_" + "a" * 40,
+        "cos_0123456789abcdef_short",
+    ],
+)
+def test_malformed_keys_are_unauthorized(raw: str) -> None:
+    with pytest.raises(Unauthorized):
+        parse_api_key(raw)
+
+
+def test_the_hash_depends_on_the_pepper() -> None:
+    assert hash_secret("p1", "s") != hash_secret("p2", "s")
+    assert len(hash_secret("p1", "s")) == 64
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer "])
+def test_a_missing_or_non_bearer_authorization_is_unauthorized(header: str | None) -> None:
+    with pytest.raises(Unauthorized):
+        bearer_token(header)
+
+
+def test_admin_implies_every_scope_and_tenants_are_isolated() -> None:
+    admin = Principal("k", frozenset({"admin"}))
+    reader = Principal("k", frozenset({"billing:read"}), tenant_id="cus_1")
+    assert admin.has_scope("audit:read") and admin.can_see_tenant("cus_2")
+    assert reader.can_see_tenant("cus_1") and not reader.can_see_tenant("cus_2")
+    with pytest.raises(Forbidden, match="revenue:read"):
+        reader.require_scope("revenue:read")
+
+
+@pytest.mark.parametrize(
+    ("scopes", "tenant"),
+    [([], None), (["billing:write"], None), (["admin"], "cus_1"), (["billing:read"], "acme")],
+)
+def test_bad_grants_are_refused(scopes: list[str], tenant: str | None) -> None:
+    with pytest.raises(Unprocessable):
+        validate_grant(scopes, tenant)
+
+
+def test_page_tokens_round_trip_and_refuse_other_listings() -> None:
+    key = {"pk": "EVENT#evt_1", "gsi2pk": "EVENTS", "gsi2sk": "00000000100#evt_1"}
+    token = encode_page_token(key)
+    assert decode_page_token(token, {"gsi2pk": "EVENTS"}) == key
+    with pytest.raises(BadRequest, match="different listing"):
+        decode_page_token(token, {"gsi2pk": "EVENTS#queued"})
+    with pytest.raises(BadRequest):
+        decode_page_token("%%%", {})
+    assert encode_page_token(None) is None
+
+
+def test_plain_turns_decimals_into_numbers() -> None:
+    from decimal import Decimal
+
+    assert plain({"a": Decimal("2"), "b": [Decimal("1.5")]}) == {"a": 2, "b": [1.5]}
+
+
+class _Needs(FunctionSettings):
+    billing_table: str
+    batch_size: int
+
+
+def test_settings_name_every_missing_or_bad_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BILLING_TABLE", raising=False)
+    monkeypatch.setenv("BATCH_SIZE", "ten")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_Needs)
+    assert "BILLING_TABLE: Field required" in str(caught.value)
+    assert "BATCH_SIZE" in str(caught.value)
+
+
+def test_a_schedule_event_names_its_job() -> None:
+    event = schedule_event("billing-reconcile")
+    assert (event["detail-type"], job_name(event)) == ("Scheduled Event", "billing-reconcile")
+    with pytest.raises(ValueError, match=r"detail\.job"):
+        job_name({"detail": {}})
