@@ -163,3 +163,30 @@ def test_a_failed_send_leaves_the_event_queued_and_the_retry_sends_it(
 
     assert json.loads(retry["body"]) == {"received": True, "duplicate": True}
     assert len(aws.receive("billing-events")) == 1
+
+
+def test_a_new_event_costs_two_aws_calls_and_a_processed_duplicate_one(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from tests.aws_calls import count_aws_calls
+
+    warmup = json.dumps(
+        stripe_event("invoice.paid", {"id": "in_w", "object": "invoice", "customer": "cus_W"})
+    )
+    post_webhook(warmup, sign(warmup, WEBHOOK_SECRET), context)  # fetches and caches the secret
+    event = stripe_event("invoice.paid", {"id": "in_c", "object": "invoice", "customer": "cus_C"})
+    body = json.dumps(event)
+
+    with count_aws_calls() as new_calls:
+        post_webhook(body, sign(body, WEBHOOK_SECRET), context)
+    aws.table("billing").update_item(
+        Key={"pk": f"EVENT#{event['id']}", "sk": "EVENT"},
+        UpdateExpression="SET #s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": "processed"},
+    )
+    with count_aws_calls() as duplicate_calls:
+        post_webhook(body, sign(body, WEBHOOK_SECRET), context)
+
+    assert new_calls == {"dynamodb.PutItem": 1, "sqs.SendMessage": 1}
+    assert duplicate_calls == {"dynamodb.PutItem": 1}
