@@ -17,6 +17,13 @@ from billing.settings import process_settings
 from cognitionos.aws import dynamodb_table
 from cognitionos.observability import MetricUnit, logger, metrics
 
+OUTCOME_METRICS = {
+    "applied": "StripeEventsApplied",
+    "stale": "StripeEventsStale",  # an older version than the one stored: status only
+    "duplicate": "StripeEventsRedelivered",
+    "ignored": "StripeEventsIgnored",
+}
+
 # A failed record only holds back later records of its own group (customer), not the batch.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
@@ -29,7 +36,7 @@ def apply_record(record: SQSRecord) -> None:
         "stripe event applied",
         extra={"stripe_event_id": event.id, "stripe_event_type": event.type, "outcome": outcome},
     )
-    metrics.add_metric(f"StripeEvents{outcome.capitalize()}", MetricUnit.Count, 1)
+    metrics.add_metric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1)
 
 
 @logger.inject_lambda_context
