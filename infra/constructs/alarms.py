@@ -1,0 +1,47 @@
+"""The operators' alarm topic and the dead-letter-queue depth alarms that publish to it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+
+class Alarms(Construct):
+    """``topic`` receives every alarm; ``email`` (CDK context ``alarmEmail``) subscribes to it."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key: kms.IKey, email: str | None
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            display_name="CognitionOS operator alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    def on_dead_letters(self, queue: sqs.IQueue, name: str) -> cloudwatch.Alarm:
+        """Alarm as soon as one message is waiting in a dead-letter queue: something was lost."""
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{name}Depth",
+            alarm_description=f"{name}: messages in a dead-letter queue need an operator",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        return alarm

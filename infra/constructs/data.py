@@ -1,0 +1,90 @@
+"""The stack's one customer-managed KMS key and the DynamoDB tables it encrypts."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import topology
+from infra.constructs.naming import pascal
+
+
+class Data(Construct):
+    """``key`` encrypts everything at rest; ``tables`` maps topology table name -> Table."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="CognitionOS: tables, queues, secrets, topics and log groups",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self._allow_service_principals()
+        self.tables = {table.name: self._table(table) for table in topology.TABLES}
+
+    def _allow_service_principals(self) -> None:
+        # CloudWatch Logs encrypts log groups with the key itself (not via the caller's role),
+        # so the key policy must admit it, scoped to this account's log groups.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        # CloudWatch alarms publish to the KMS-encrypted alarm topic; without this the
+        # notification is silently dropped.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToEncryptedTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+
+    def _table(self, table: topology.Table) -> dynamodb.Table:
+        string = dynamodb.AttributeType.STRING
+        resource = dynamodb.Table(
+            self,
+            f"{pascal(table.name)}Table",
+            partition_key=dynamodb.Attribute(name=table.partition_key, type=string),
+            sort_key=dynamodb.Attribute(name=table.sort_key, type=string)
+            if table.sort_key
+            else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            time_to_live_attribute=table.ttl_attribute,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index in table.indexes:
+            resource.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=string),
+                sort_key=dynamodb.Attribute(name=index.sort_key, type=string),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return resource

@@ -1,0 +1,166 @@
+"""Lambda functions from the topology: code, layers, log group, environment, role, triggers."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import CfnResource, Duration, IgnoreMode, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import topology
+from infra.constructs import policies
+from infra.constructs.layers import ARCHITECTURE, NO_BYTECODE, ROOT, RUNTIME, Layers
+from infra.constructs.nag import acknowledge
+from infra.constructs.naming import pascal
+from infra.constructs.policies import Resources
+
+FUNCTIONS_DIR = ROOT / "functions"
+# Lambda's guidance: a queue's visibility timeout of at least six times the consumer's timeout.
+VISIBILITY_FACTOR = 6
+
+
+def context_excludes(context: str) -> list[str]:
+    """Glob exclusions (last match wins) that keep ``functions/<context>/**`` and nothing else."""
+    return ["*", f"!{context}", f"!{context}/**", *NO_BYTECODE]
+
+
+def context_code(context: str) -> lambda_.Code:
+    """The ``functions/`` asset narrowed to one bounded context, so the handler path is
+    ``<context>.handlers...`` and no other context ships with it."""
+    if not (FUNCTIONS_DIR / context).is_dir():
+        # Otherwise the exclusions would silently ship an empty bundle.
+        raise FileNotFoundError(f"no bounded context functions/{context}/ for a handler")
+    return lambda_.Code.from_asset(
+        str(FUNCTIONS_DIR), exclude=context_excludes(context), ignore_mode=IgnoreMode.GLOB
+    )
+
+
+class Functions(Construct):
+    """``functions`` / ``roles`` / ``policies`` map topology function name -> resource."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: Resources,
+        layers: Layers,
+        tracing: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._resources = resources
+        self._layers = layers
+        self._tracing = tracing
+        self._code: dict[str, lambda_.Code] = {}
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        self.policies: dict[str, iam.PolicyDocument] = {}
+        for fn in topology.FUNCTIONS:
+            self._build(fn)
+        # Second pass: a function that runs jobs needs the job functions to exist first.
+        jobs = {job: self.functions[target.name] for job, target in topology.jobs().items()}
+        for fn in topology.FUNCTIONS:
+            if fn.invokes:
+                self.policies[fn.name].add_statements(policies.invoke(fn, jobs))
+                names = {job: jobs[job].function_name for job in fn.invokes}
+                self.functions[fn.name].add_environment(
+                    "JOB_FUNCTIONS", Stack.of(self).to_json_string(names)
+                )
+
+    def _build(self, fn: topology.Function) -> None:
+        name = pascal(fn.name)
+        log_group = logs.LogGroup(
+            self,
+            f"{name}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            encryption_key=self._resources.key,
+        )
+        document = iam.PolicyDocument(
+            statements=policies.statements(fn, self._resources, log_group)
+        )
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{fn.name}: only what infra/topology.py declares",
+            inline_policies={"topology": document},
+        )
+        if self._tracing:
+            document.add_statements(policies.tracing())
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Only with -c tracing=true: xray:PutTraceSegments and PutTelemetryRecords "
+                "have no resource-level permissions, so X-Ray documents Resource '*'.",
+            )
+        function = lambda_.Function(
+            self,
+            name,
+            description=fn.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=fn.handler,
+            code=self._context_code(fn.context),
+            layers=self._layers.all,
+            memory_size=fn.memory_mb,
+            timeout=Duration.seconds(fn.timeout_s),
+            log_group=log_group,
+            # Immutable: CDK's own grants (event sources, tracing) would add statements the
+            # topology does not declare; policies.statements already covers them.
+            role=role.without_policy_updates(),
+            environment=self._environment(fn),
+            tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
+        )
+        # lambda.Function always adds DependsOn on its role although Role: GetAtt already
+        # orders them; cfn-lint warns (W3005) about exactly that redundancy.
+        cfn_function = cast(CfnResource, function.node.default_child)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        if fn.consumes:
+            function.add_event_source(self._event_source(fn, fn.consumes))
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            f"The topology pins {topology.RUNTIME}: the dependency layer is built for it "
+            "(pip --python-version) and moving runtimes is a deliberate, tested change.",
+        )
+        self.functions[fn.name] = function
+        self.roles[fn.name] = role
+        self.policies[fn.name] = document
+
+    def _context_code(self, context: str) -> lambda_.Code:
+        if context not in self._code:
+            self._code[context] = context_code(context)
+        return self._code[context]
+
+    def _environment(self, fn: topology.Function) -> dict[str, str]:
+        env = dict(fn.static_env())
+        env["POWERTOOLS_TRACE_DISABLED"] = "false" if self._tracing else "true"
+        for var, resource in fn.resource_env().items():
+            if isinstance(resource, topology.Table):
+                env[var] = self._resources.tables[resource.name].table_name
+            elif isinstance(resource, topology.Queue):
+                env[var] = self._resources.queues[resource.name].queue_url
+            else:
+                env[var] = self._resources.secrets[resource.name].secret_arn
+        return env
+
+    def _event_source(
+        self, fn: topology.Function, queue: topology.Queue
+    ) -> event_sources.SqsEventSource:
+        if queue.visibility_timeout_s < VISIBILITY_FACTOR * fn.timeout_s:
+            raise ValueError(
+                f"{queue.name}: visibility timeout {queue.visibility_timeout_s}s is below "
+                f"{VISIBILITY_FACTOR}x the {fn.name} timeout ({fn.timeout_s}s)"
+            )
+        window = queue.max_batching_window_s
+        return event_sources.SqsEventSource(
+            self._resources.queues[queue.name],
+            batch_size=queue.batch_size,
+            report_batch_item_failures=True,
+            # FIFO event sources reject a batching window.
+            max_batching_window=Duration.seconds(window) if window and not queue.fifo else None,
+        )

@@ -1,0 +1,109 @@
+"""Least-privilege IAM statements generated from a topology Function's declarations.
+
+Every statement names one declared resource (or the resources of one declaration) and
+nothing else: a permission exists because a line in ``infra/topology.py`` names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+
+from infra import topology
+from infra.constructs.naming import pascal
+
+READ_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+WRITE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueAttributes")
+CONSUME_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+)
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
+# DynamoDB, SQS and Secrets Manager use the stack key on the caller's behalf.
+KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+INVOKE_ACTIONS = ("lambda:InvokeFunction",)
+# X-Ray has no resource-level permissions: these two actions only ever take "*".
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The deployed resources a policy may name, keyed by topology name."""
+
+    key: kms.IKey
+    tables: Mapping[str, dynamodb.ITable]
+    queues: Mapping[str, sqs.IQueue]
+    secrets: Mapping[str, secretsmanager.ISecret]
+
+
+def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, actions=list(actions), resources=list(resources))
+
+
+def _table_arns(table: topology.Table, resources: Resources) -> list[str]:
+    # Each declared index by name rather than "<table>/index/*": no wildcard to justify.
+    arn = resources.tables[table.name].table_arn
+    return [arn, *(f"{arn}/index/{index.name}" for index in table.indexes)]
+
+
+def touches_encrypted_resources(fn: topology.Function) -> bool:
+    return bool(fn.tables or fn.sends_to or fn.consumes or fn.secrets)
+
+
+def statements(
+    fn: topology.Function, resources: Resources, log_group: logs.ILogGroup
+) -> list[iam.PolicyStatement]:
+    """The statements ``fn`` needs, in a stable order; invocations are added by ``invoke``."""
+    found = [_allow("WriteOwnLogs", LOG_ACTIONS, [log_group.log_group_arn])]
+    for table in fn.reads:
+        found.append(
+            _allow(f"Read{pascal(table.name)}", READ_ACTIONS, _table_arns(table, resources))
+        )
+    for table in fn.writes:
+        arn = resources.tables[table.name].table_arn
+        found.append(_allow(f"Write{pascal(table.name)}", WRITE_ACTIONS, [arn]))
+    for queue in fn.sends_to:
+        arn = resources.queues[queue.name].queue_arn
+        found.append(_allow(f"SendTo{pascal(queue.name)}", SEND_ACTIONS, [arn]))
+    if fn.consumes:
+        arn = resources.queues[fn.consumes.name].queue_arn
+        found.append(_allow(f"Consume{pascal(fn.consumes.name)}", CONSUME_ACTIONS, [arn]))
+    for secret in fn.secrets:
+        arn = resources.secrets[secret.name].secret_arn
+        found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
+    if touches_encrypted_resources(fn):
+        found.append(_allow("UseStackKey", KMS_ACTIONS, [resources.key.key_arn]))
+    return found
+
+
+def invoke(fn: topology.Function, targets: Mapping[str, lambda_.IFunction]) -> iam.PolicyStatement:
+    """``lambda:InvokeFunction`` on exactly the job functions ``fn`` declares in ``invokes``."""
+    arns = [targets[job].function_arn for job in fn.invokes]
+    return _allow("InvokeJobs", INVOKE_ACTIONS, arns)
+
+
+def tracing() -> iam.PolicyStatement:
+    return _allow("SendTraces", XRAY_ACTIONS, ["*"])

@@ -1,0 +1,96 @@
+"""The CognitionOS stack: every resource is derived from ``infra/topology.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra import topology
+from infra.constructs.alarms import Alarms
+from infra.constructs.api import Api
+from infra.constructs.data import Data
+from infra.constructs.functions import Functions
+from infra.constructs.layers import Layers
+from infra.constructs.naming import pascal
+from infra.constructs.policies import Resources
+from infra.constructs.queues import Queues
+from infra.constructs.schedules import Schedules
+from infra.constructs.secrets import Secrets
+
+DESCRIPTION = (
+    "CognitionOS: serverless back office (Stripe billing, revenue, agents, alerts, privacy). "
+    "After deploying, set the operator-managed secrets named in the *SecretArn outputs: "
+    "they hold random placeholders until then."
+)
+
+
+def _flag(value: Any) -> bool:
+    """A CDK context flag: ``-c tracing=true`` arrives as a string, cdk.json as a bool."""
+    return value is True or str(value).lower() == "true"
+
+
+class CognitionOSStack(Stack):
+    """Key, tables, queues, secrets, layers, functions, HTTP API, schedules and alarms."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description=DESCRIPTION, **kwargs)
+        self.data = Data(self, "Data")
+        key = self.data.key
+        self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
+        self.queues = Queues(self, "Queues", key=key, alarms=self.alarms)
+        self.secrets = Secrets(self, "Secrets", key=key)
+        self.layers = Layers(self, "Layers")
+        self.functions = Functions(
+            self,
+            "Functions",
+            resources=Resources(
+                key=key,
+                tables=self.data.tables,
+                queues=self.queues.queues,
+                secrets=self.secrets.secrets,
+            ),
+            layers=self.layers,
+            tracing=_flag(self.node.try_get_context("tracing")),
+        )
+        self.api = Api(self, "Api", functions=self.functions.functions, key=key)
+        self.schedules = Schedules(
+            self, "Schedules", functions=self.functions.functions, key=key, alarms=self.alarms
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        for route, _ in topology.routes():
+            if route.auth == "stripe_signature":
+                CfnOutput(
+                    self,
+                    "WebhookUrl",
+                    value=f"{self.api.url}{route.path}",
+                    description="Register this endpoint in Stripe's dashboard",
+                )
+        # Every secret ARN and table name: operators set the Stripe secrets, and
+        # `python -m infra.admin_key` finds the key table and pepper through these.
+        operator_managed = Secrets.operator_managed()
+        for secret in topology.SECRETS:
+            action = "Operator sets this" if secret in operator_managed else "Generated at deploy"
+            CfnOutput(
+                self,
+                f"{pascal(secret.name)}SecretArn",
+                value=self.secrets.secrets[secret.name].secret_arn,
+                description=f"{action}: {secret.description}",
+            )
+        for table in topology.TABLES:
+            CfnOutput(
+                self,
+                f"{pascal(table.name)}TableName",
+                value=self.data.tables[table.name].table_name,
+                description=f"DynamoDB table {table.name}",
+            )
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarms.topic.topic_arn,
+            description="Subscribe operators here (or deploy with -c alarmEmail=...)",
+        )

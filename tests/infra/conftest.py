@@ -1,0 +1,15 @@
+"""One synthesis of the CognitionOS stack per test session, cdk-nag on, bundling skipped.
+
+Run under xdist with ``--dist loadgroup``: every infra module is in the ``infra`` group, so
+one worker synthesizes once.
+"""
+
+from __future__ import annotations
+
+import pytest
+from infra_synth import Synth, synthesize
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))

@@ -1,0 +1,146 @@
+"""Key, tables, queues, dead-letter alarms and secrets follow the topology."""
+
+from __future__ import annotations
+
+import pytest
+from infra_synth import Synth, refs
+
+from infra import topology
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+def key_id(synth: Synth) -> str:
+    return synth.id(synth.stack.data.key)
+
+
+def test_one_rotating_customer_managed_key(synth: Synth) -> None:
+    (key,) = synth.of_type("AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_the_key_lets_cloudwatch_logs_and_alarms_use_it(synth: Synth) -> None:
+    policy = synth.props(synth.stack.data.key)["KeyPolicy"]["Statement"]
+    sids = {s.get("Sid"): s for s in policy}
+    logs = sids["AllowCloudWatchLogs"]
+    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
+    assert sids["AllowCloudWatchAlarmsToEncryptedTopic"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }
+
+
+def test_every_log_group_and_topic_is_encrypted_with_the_key(synth: Synth) -> None:
+    for group in synth.of_type("AWS::Logs::LogGroup").values():
+        assert refs(group["Properties"]["KmsKeyId"]) == {key_id(synth)}
+    for topic in synth.of_type("AWS::SNS::Topic").values():
+        assert refs(topic["Properties"]["KmsMasterKeyId"]) == {key_id(synth)}
+
+
+@pytest.mark.parametrize("table", topology.TABLES, ids=lambda t: t.name)
+def test_a_table_is_on_demand_recoverable_and_encrypted(
+    synth: Synth, table: topology.Table
+) -> None:
+    resource = synth.resources[synth.id(synth.stack.data.tables[table.name])]
+    props = resource["Properties"]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert refs(props["SSESpecification"]["KMSMasterKeyId"]) == {key_id(synth)}
+    keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+    assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == keys
+    if table.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {
+            "AttributeName": table.ttl_attribute,
+            "Enabled": True,
+        }
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+@pytest.mark.parametrize("table", topology.TABLES, ids=lambda t: t.name)
+def test_a_table_has_exactly_the_declared_indexes(synth: Synth, table: topology.Table) -> None:
+    props = synth.props(synth.stack.data.tables[table.name])
+    indexes = {
+        gsi["IndexName"]: (
+            [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]],
+            gsi["Projection"],
+        )
+        for gsi in props.get("GlobalSecondaryIndexes", [])
+    }
+    assert indexes == {
+        i.name: ([(i.partition_key, "HASH"), (i.sort_key, "RANGE")], {"ProjectionType": "ALL"})
+        for i in table.indexes
+    }
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert set(types.values()) == {"S"}
+
+
+@pytest.mark.parametrize("queue", topology.QUEUES, ids=lambda q: q.name)
+def test_a_queue_redrives_to_its_dead_letter_queue(synth: Synth, queue: topology.Queue) -> None:
+    main = synth.props(synth.stack.queues.queues[queue.name])
+    dlq_construct = synth.stack.queues.dead_letter_queues[queue.name]
+    dlq = synth.props(dlq_construct)
+    assert main["RedrivePolicy"]["maxReceiveCount"] == queue.max_receives
+    assert refs(main["RedrivePolicy"]["deadLetterTargetArn"]) == {synth.id(dlq_construct)}
+    assert main["VisibilityTimeout"] == queue.visibility_timeout_s
+    assert dlq["MessageRetentionPeriod"] == FOURTEEN_DAYS
+    for props in (main, dlq):
+        assert props.get("FifoQueue", False) is queue.fifo
+        assert props.get("ContentBasedDeduplication", False) is False
+        assert refs(props["KmsMasterKeyId"]) == {key_id(synth)}
+
+
+def test_every_queue_refuses_plain_http(synth: Synth) -> None:
+    protected = set()
+    for policy in synth.of_type("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                "Bool": {"aws:SecureTransport": "false"}
+            }:
+                protected |= refs(policy["Properties"]["Queues"])
+    assert protected == set(synth.of_type("AWS::SQS::Queue"))
+
+
+@pytest.mark.parametrize("fn", [f for f in topology.FUNCTIONS if f.consumes], ids=lambda f: f.name)
+def test_a_message_stays_invisible_for_six_consumer_timeouts(fn: topology.Function) -> None:
+    assert fn.consumes is not None
+    assert fn.consumes.visibility_timeout_s >= 6 * fn.timeout_s
+
+
+def test_every_dead_letter_queue_pages_an_operator(synth: Synth) -> None:
+    topic = synth.id(synth.stack.alarms.topic)
+    watched = set()
+    for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert (props["Threshold"], props["ComparisonOperator"]) == (
+            1,
+            "GreaterThanOrEqualToThreshold",
+        )
+        assert refs(props["AlarmActions"]) == {topic}
+        watched |= refs(props["Dimensions"])
+    dead_letter_queues = {synth.id(q) for q in synth.stack.queues.dead_letter_queues.values()}
+    dead_letter_queues.add(synth.id(synth.stack.schedules.dead_letters))
+    assert watched == dead_letter_queues
+
+
+def test_the_alarm_topic_is_encrypted_and_refuses_plain_http(synth: Synth) -> None:
+    topic = synth.id(synth.stack.alarms.topic)
+    (policy,) = synth.of_type("AWS::SNS::TopicPolicy").values()
+    assert refs(policy["Properties"]["Topics"]) == {topic}
+    (deny,) = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
+    ]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("secret", topology.SECRETS, ids=lambda s: s.name)
+def test_a_secret_is_random_until_set_and_encrypted(synth: Synth, secret: topology.Secret) -> None:
+    props = synth.props(synth.stack.secrets.secrets[secret.name])
+    assert props["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 48}
+    assert refs(props["KmsKeyId"]) == {key_id(synth)}
+    assert props["Description"].startswith(secret.description)

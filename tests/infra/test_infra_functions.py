@@ -1,0 +1,163 @@
+"""Functions, layers, code assets and event sources follow the topology."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import CopyOptions, FileSystem, IgnoreMode
+from infra_synth import Synth, refs, render
+
+from infra import topology
+from infra.constructs.functions import context_excludes
+from infra.constructs.layers import RUNTIME, PipWheelsBundler
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+def layer_ids(synth: Synth) -> list[str]:
+    return [synth.id(synth.stack.layers.dependencies), synth.id(synth.stack.layers.kernel)]
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_is_deployed_as_declared(synth: Synth, fn: topology.Function) -> None:
+    props = synth.props(synth.stack.functions.functions[fn.name])
+    assert props["Runtime"] == "python3.12" == topology.RUNTIME
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == fn.handler
+    assert [layer["Ref"] for layer in props["Layers"]] == layer_ids(synth)
+    assert (props["MemorySize"], props["Timeout"]) == (fn.memory_mb, fn.timeout_s)
+    assert "ReservedConcurrentExecutions" not in props
+    assert "TracingConfig" not in props  # Active tracing only with -c tracing=true
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_gets_its_settings_from_the_environment(
+    synth: Synth, fn: topology.Function
+) -> None:
+    stack = synth.stack
+    env = synth.props(stack.functions.functions[fn.name])["Environment"]["Variables"]
+    for var, value in fn.static_env().items():
+        assert env[var] == value
+    for var, resource in fn.resource_env().items():
+        if isinstance(resource, topology.Table):
+            construct = stack.data.tables[resource.name]  # Ref: the table name
+        elif isinstance(resource, topology.Queue):
+            construct = stack.queues.queues[resource.name]  # Ref: the queue URL
+        else:
+            construct = stack.secrets.secrets[resource.name]  # Ref: the secret ARN
+        assert env[var] == {"Ref": synth.id(construct)}, var
+    declared = {*fn.static_env(), *fn.resource_env(), "POWERTOOLS_TRACE_DISABLED"}
+    assert set(env) - declared == ({"JOB_FUNCTIONS"} if fn.invokes else set())
+
+
+@pytest.mark.parametrize("fn", [f for f in topology.FUNCTIONS if f.invokes], ids=lambda f: f.name)
+def test_a_job_runner_knows_the_job_functions_by_name(synth: Synth, fn: topology.Function) -> None:
+    env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
+    jobs = json.loads(render(env["JOB_FUNCTIONS"]))
+    functions = synth.stack.functions.functions
+    assert jobs == {
+        job: f"<{synth.id(functions[topology.jobs()[job].name])}>" for job in fn.invokes
+    }
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_logs_to_its_own_encrypted_log_group(
+    synth: Synth, fn: topology.Function
+) -> None:
+    group_id = synth.props(synth.stack.functions.functions[fn.name])["LoggingConfig"]["LogGroup"]
+    group = synth.resources[group_id["Ref"]]["Properties"]
+    assert group["RetentionInDays"] == 30
+    assert refs(group["KmsKeyId"]) == {synth.id(synth.stack.data.key)}
+
+
+def test_log_groups_are_not_shared(synth: Synth) -> None:
+    groups = [
+        synth.props(f)["LoggingConfig"]["LogGroup"]["Ref"]
+        for f in synth.stack.functions.functions.values()
+    ]
+    assert len(set(groups)) == len(topology.FUNCTIONS)
+
+
+def test_layers_target_the_function_runtime(synth: Synth) -> None:
+    for layer in (synth.stack.layers.dependencies, synth.stack.layers.kernel):
+        props = synth.props(layer)
+        assert props["CompatibleRuntimes"] == ["python3.12"]
+        assert props["CompatibleArchitectures"] == ["arm64"]
+
+
+def staged_code(synth: Synth, fn: topology.Function) -> Path:
+    props = synth.props(synth.stack.functions.functions[fn.name])
+    asset_hash = props["Code"]["S3Key"].removesuffix(".zip")
+    return synth.assembly / f"asset.{asset_hash}"
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_ships_only_its_bounded_context(synth: Synth, fn: topology.Function) -> None:
+    staged = staged_code(synth, fn)
+    assert [p.name for p in staged.iterdir()] == [fn.context]
+    module = fn.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    assert (staged / module).is_file()
+    assert not [p for p in staged.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
+
+
+def test_the_exclusions_keep_one_context_without_bytecode(tmp_path: Path) -> None:
+    source = tmp_path / "functions"
+    for path in (
+        "billing/handlers/api.py",
+        "billing/__pycache__/x.cpython-312.pyc",
+        "billing/logic/stale.pyc",
+        "other/handlers/api.py",
+        "other/billing/x.py",
+        "conftest.py",
+    ):
+        (source / path).parent.mkdir(parents=True, exist_ok=True)
+        (source / path).write_text("")
+    target = tmp_path / "out"
+    target.mkdir()
+    FileSystem.copy_directory(
+        str(source),
+        str(target),
+        CopyOptions(exclude=context_excludes("billing"), ignore_mode=IgnoreMode.GLOB),
+    )
+    copied = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    assert copied == ["billing/handlers/api.py"]
+
+
+def test_the_dependency_layer_is_built_from_lambda_wheels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(
+        "infra.constructs.layers.subprocess.run", lambda argv, check: calls.append(argv)
+    )
+    requirements = tmp_path / "requirements.txt"
+    bundler = PipWheelsBundler(requirements)
+    assert bundler.try_bundle(str(tmp_path / "out"), image=RUNTIME.bundling_image) is True
+    (argv,) = calls
+    assert argv[1:5] == ["-m", "pip", "install", "-r"]
+    assert argv[5] == str(requirements)
+    options = " ".join(argv[6:])
+    assert "--platform manylinux2014_aarch64" in options
+    assert "--implementation cp --python-version 3.12 --only-binary=:all:" in options
+    assert f"--target {tmp_path / 'out' / 'python'}" in options
+
+
+def test_the_queue_consumer_reports_partial_batch_failures(synth: Synth) -> None:
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping")
+    consumers = [f for f in topology.FUNCTIONS if f.consumes]
+    assert len(mappings) == len(consumers)
+    for fn in consumers:
+        assert fn.consumes is not None
+        fn_id = synth.id(synth.stack.functions.functions[fn.name])
+        (mapping,) = [m["Properties"] for m in mappings.values() if refs(m) >= {fn_id}]
+        assert refs(mapping["EventSourceArn"]) == {
+            synth.id(synth.stack.queues.queues[fn.consumes.name])
+        }
+        assert mapping["BatchSize"] == fn.consumes.batch_size
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        if fn.consumes.fifo or not fn.consumes.max_batching_window_s:
+            assert "MaximumBatchingWindowInSeconds" not in mapping
+        else:
+            assert mapping["MaximumBatchingWindowInSeconds"] == fn.consumes.max_batching_window_s

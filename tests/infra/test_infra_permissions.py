@@ -1,0 +1,169 @@
+"""Least privilege: every role names exactly the resources its topology entry declares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from infra_synth import Synth, refs, render
+
+from infra import topology
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+# The specification, written out here rather than imported, so the test can disagree.
+READ = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+}
+WRITE = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes"}
+CONSUME = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+}
+SECRET = {"secretsmanager:GetSecretValue"}
+KMS = {"kms:Decrypt", "kms:GenerateDataKey"}
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+INVOKE = {"lambda:InvokeFunction"}
+
+
+def statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+    """Every statement granted to a role: inline policies and any attached AWS::IAM::Policy."""
+    role = synth.resources[role_id]["Properties"]
+    found = [
+        s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
+    ]
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if role_id in refs(policy["Properties"].get("Roles", [])):
+            found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def granted(synth: Synth, role_id: str) -> dict[str, set[str]]:
+    """Action -> logical ids of the resources it is allowed on."""
+    grants: dict[str, set[str]] = defaultdict(set)
+    for statement in statements(synth, role_id):
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement and "NotResource" not in statement
+        for action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                grants[action] |= refs(resource) or {resource}
+    return dict(grants)
+
+
+def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
+    stack = synth.stack
+    table = {name: synth.id(t) for name, t in stack.data.tables.items()}
+    queue = {name: synth.id(q) for name, q in stack.queues.queues.items()}
+    secret = {name: synth.id(s) for name, s in stack.secrets.secrets.items()}
+    grants: dict[str, set[str]] = defaultdict(set)
+
+    def allow(actions: set[str], ids: set[str]) -> None:
+        for action in actions:
+            grants[action] |= ids
+
+    allow(LOGS, {log_group_id(synth, fn)})
+    allow(READ, {table[t.name] for t in fn.reads})
+    allow(WRITE, {table[t.name] for t in fn.writes})
+    allow(SEND, {queue[q.name] for q in fn.sends_to})
+    allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
+    allow(SECRET, {secret[s.name] for s in fn.secrets})
+    if fn.tables or fn.sends_to or fn.consumes or fn.secrets:
+        allow(KMS, {synth.id(stack.data.key)})
+    jobs = topology.jobs()
+    allow(INVOKE, {synth.id(stack.functions.functions[jobs[j].name]) for j in fn.invokes})
+    return {action: ids for action, ids in grants.items() if ids}
+
+
+def log_group_id(synth: Synth, fn: topology.Function) -> str:
+    config = synth.props(synth.stack.functions.functions[fn.name])["LoggingConfig"]
+    return str(config["LogGroup"]["Ref"])
+
+
+def role_id(synth: Synth, fn: topology.Function) -> str:
+    return synth.id(synth.stack.functions.roles[fn.name])
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_role_grants_exactly_what_the_topology_declares(
+    synth: Synth, fn: topology.Function
+) -> None:
+    assert granted(synth, role_id(synth, fn)) == expected(synth, fn)
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_runs_as_its_own_role(synth: Synth, fn: topology.Function) -> None:
+    props = synth.props(synth.stack.functions.functions[fn.name])
+    assert refs(props["Role"]) == {role_id(synth, fn)}
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_reads_reach_only_the_declared_indexes(synth: Synth, fn: topology.Function) -> None:
+    arns = {
+        render(resource)
+        for statement in statements(synth, role_id(synth, fn))
+        if "dynamodb:Query" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    want = set()
+    for table in fn.reads:
+        arn = f"<{synth.id(synth.stack.data.tables[table.name])}.Arn>"
+        want |= {arn, *(f"{arn}/index/{index.name}" for index in table.indexes)}
+    assert arns == want
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_declared_writers_can_write(synth: Synth, fn: topology.Function) -> None:
+    actions = set(granted(synth, role_id(synth, fn)))
+    assert bool(actions & WRITE) == bool(fn.writes)
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_declared_producers_can_send(synth: Synth, fn: topology.Function) -> None:
+    actions = set(granted(synth, role_id(synth, fn)))
+    assert ("sqs:SendMessage" in actions) == bool(fn.sends_to)
+    assert ("sqs:ReceiveMessage" in actions) == bool(fn.consumes)
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_declared_job_runners_can_invoke(synth: Synth, fn: topology.Function) -> None:
+    assert ("lambda:InvokeFunction" in granted(synth, role_id(synth, fn))) == bool(fn.invokes)
+
+
+def test_no_role_uses_a_managed_policy_or_a_wildcard(synth: Synth) -> None:
+    assert not synth.of_type("AWS::IAM::ManagedPolicy")
+    for lid, role in synth.of_type("AWS::IAM::Role").items():
+        assert "ManagedPolicyArns" not in role["Properties"], lid
+        for action, resources in granted(synth, lid).items():
+            assert "*" not in action, (lid, action)
+            assert "*" not in resources, (lid, action)
+
+
+def test_function_roles_have_no_separate_default_policies(synth: Synth) -> None:
+    # Every grant is inline in the role, so it exists before the function (and its
+    # event source mapping) is created.
+    function_roles = {synth.id(role) for role in synth.stack.functions.roles.values()}
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        assert not refs(policy["Properties"].get("Roles", [])) & function_roles
+
+
+def test_only_lambda_assumes_a_function_role(synth: Synth) -> None:
+    for role in synth.stack.functions.roles.values():
+        trust = synth.props(role)["AssumeRolePolicyDocument"]["Statement"]
+        assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
