@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
+
 from cognitionos.aws import client
 from cognitionos.errors import DomainError, NotFound
 from cognitionos.jobs import schedule_event
@@ -17,6 +19,10 @@ class JobFailed(DomainError):
     status_code = 502
 
 
+class JobStillRunning(DomainError):
+    status_code = 504
+
+
 class JobRunner:
     def __init__(self, job_functions: dict[str, str]) -> None:
         self._functions = job_functions
@@ -26,11 +32,18 @@ class JobRunner:
         function_name = self._functions.get(job)
         if function_name is None:
             raise NotFound(f"no job '{job}'; jobs: {sorted(self._functions)}")
-        response = client("lambda", read_timeout_s=JOB_WAIT_S).invoke(
-            FunctionName=function_name,
-            InvocationType="RequestResponse",
-            Payload=json.dumps(schedule_event(job)).encode(),
-        )
+        try:
+            # No retry: a slow job is still running, and a retry would start it twice.
+            response = client("lambda", read_timeout_s=JOB_WAIT_S, retry=False).invoke(
+                FunctionName=function_name,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(schedule_event(job)).encode(),
+            )
+        except ReadTimeoutError:
+            raise JobStillRunning(
+                f"job '{job}' is still running after {JOB_WAIT_S} s; it finishes on its own, "
+                "see its logs for the summary"
+            ) from None
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             message = payload.get("errorMessage") if isinstance(payload, dict) else payload

@@ -22,12 +22,17 @@ _CONFIG = Config(
 
 
 @functools.cache
-def client(service: str, read_timeout_s: int | None = None) -> Any:
+def client(service: str, read_timeout_s: int | None = None, retry: bool = True) -> Any:
     """A boto3 client for ``service``, shared by every caller in this environment.
 
-    ``read_timeout_s`` raises the 10 s default for calls that wait on purpose (a job run).
+    ``read_timeout_s`` raises the 10 s default for calls that wait on purpose (a job run);
+    ``retry=False`` is for calls that must not run twice when a response is merely slow.
     """
-    config = _CONFIG.merge(Config(read_timeout=read_timeout_s)) if read_timeout_s else _CONFIG
+    config = _CONFIG
+    if read_timeout_s:
+        config = config.merge(Config(read_timeout=read_timeout_s))
+    if not retry:
+        config = config.merge(Config(retries={"total_max_attempts": 1}))
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 

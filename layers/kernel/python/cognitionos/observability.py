@@ -1,8 +1,9 @@
 """Logging, metrics and (optional) tracing, configured the same way in every function.
 
 Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
-``POWERTOOLS_METRICS_NAMESPACE``, which the topology sets per function. Tracer is opt-in
-(``COGNITION_TRACING=on``) because the X-Ray SDK costs ~140 ms of cold start.
+``POWERTOOLS_METRICS_NAMESPACE``, which the topology sets per function. Powertools Tracer is
+left out on purpose: the X-Ray SDK adds ~140 ms to every cold start and its support ends in
+2027; Lambda's own active tracing (a CDK context flag) still gives the service map.
 """
 
 from __future__ import annotations
