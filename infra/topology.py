@@ -199,8 +199,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="billing.handlers.ingest_webhook.lambda_handler",
         description="Verifies Stripe webhooks, logs each event once and queues it",
         routes=(Route("POST", "/webhooks/stripe", auth="stripe_signature"),),
-        reads=(BILLING_TABLE,),
-        writes=(BILLING_TABLE,),
+        writes=(BILLING_TABLE,),  # one conditional put; the old item comes back on conflict
         sends_to=(BILLING_EVENTS,),
         secrets=(STRIPE_WEBHOOK_SECRET,),
         timeout_s=10,

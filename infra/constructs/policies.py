@@ -24,6 +24,7 @@ READ_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
+    "dynamodb:Scan",  # listing API keys pages through their small table
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )

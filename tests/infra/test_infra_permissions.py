@@ -17,6 +17,7 @@ READ = {
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
+    "dynamodb:Scan",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 }
