@@ -1,0 +1,152 @@
+"""The local runner's settings, read once from the environment (CONTRACT.md section 1)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from infra.topology import Function, Queue, Route, Secret, Table
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where Lambda puts the function code (/var/task) and the layers (/opt/python).
+CODE_PATHS = (ROOT / "functions", ROOT / "layers" / "kernel" / "python")
+
+PREFIX = "cognitionos"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account: ARNs it returns carry this id
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+POOL_SIZE = 4  # concurrent execution environments per function
+
+# User variables a function sees when they are set (besides every COGNITION_* one).
+PASS_THROUGH = ("STRIPE_API_BASE", "REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+COGNITION_PREFIX = "COGNITION_"
+# COGNITION_* variables that configure the runner only and never reach a function.
+RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY"})
+# Local-only defaults for functions (a user's own value wins).
+FUNCTION_DEFAULTS = {"COGNITION_ALLOW_LOOPBACK_TARGETS": "1"}
+
+DEFAULT_PORT = 3000
+DEFAULT_RETRY_DELAY_S = 1
+STRIPE_API_KEY_UNSET = "unset"
+_ALNUM = string.ascii_letters + string.digits
+
+
+class ConfigError(ValueError):
+    """A runner setting is invalid; the message names the variable."""
+
+
+class TopologyModule(Protocol):
+    """What the runner reads from a topology module (``infra.topology`` or a test one)."""
+
+    FUNCTIONS: tuple[Function, ...]
+    TABLES: tuple[Table, ...]
+    QUEUES: tuple[Queue, ...]
+    SECRETS: tuple[Secret, ...]
+    API_KEYS_TABLE: Table
+    API_KEY_PEPPER: Secret
+
+    def jobs(self) -> dict[str, Function]: ...
+
+    def routes(self) -> list[tuple[Route, Function]]: ...
+
+
+def random_alnum(length: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    port: int = DEFAULT_PORT
+    local_dir: Path = ROOT / ".cognitionos"
+    schedules: bool = True
+    webhook_secret: str = field(default_factory=lambda: f"whsec_{random_alnum(32)}")
+    admin_key: str | None = None  # None: generate one
+    stripe_api_key: str = STRIPE_API_KEY_UNSET
+    retry_delay_s: int = DEFAULT_RETRY_DELAY_S
+    function_env: Mapping[str, str] = field(default_factory=lambda: dict(FUNCTION_DEFAULTS))
+    prefix: str = PREFIX
+    region: str = REGION
+    account_id: str = ACCOUNT_ID
+    pool_size: int = POOL_SIZE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
+        env = os.environ if environ is None else environ
+        return cls(
+            port=_port(env.get("PORT")),
+            local_dir=Path(env["COGNITION_LOCAL_DIR"])
+            if env.get("COGNITION_LOCAL_DIR")
+            else ROOT / ".cognitionos",
+            schedules=_on_off("COGNITION_SCHEDULES", env.get("COGNITION_SCHEDULES", "on")),
+            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{random_alnum(32)}",
+            admin_key=_admin_key(env.get("COGNITION_ADMIN_API_KEY")),
+            stripe_api_key=env.get("STRIPE_API_KEY") or STRIPE_API_KEY_UNSET,
+            retry_delay_s=_non_negative_int(
+                "COGNITION_LOCAL_RETRY_DELAY_S",
+                env.get("COGNITION_LOCAL_RETRY_DELAY_S", str(DEFAULT_RETRY_DELAY_S)),
+            ),
+            function_env=_function_env(env),
+        )
+
+    @property
+    def local_json(self) -> Path:
+        return self.local_dir / "local.json"
+
+
+def _port(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PORT
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"PORT must be a TCP port number (0-65535), got {raw!r}")
+    return int(raw)
+
+
+def _on_off(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"on", "1", "true", "yes"}:
+        return True
+    if value in {"off", "0", "false", "no"}:
+        return False
+    raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
+
+
+def _non_negative_int(name: str, raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number of seconds (0 or more), got {raw!r}")
+    return int(raw)
+
+
+def _admin_key(raw: str | None) -> str | None:
+    """The operator's chosen admin key, checked exactly as the kernel parses keys."""
+    if not raw:
+        return None
+    from cognitionos.auth import parse_api_key
+    from cognitionos.errors import Unauthorized
+
+    try:
+        parse_api_key(raw)
+    except Unauthorized:
+        raise ConfigError(
+            "COGNITION_ADMIN_API_KEY must look like cos_<key id>_<secret>: a key id of 16 "
+            "lower-case letters or digits and a secret of 32-128 characters from "
+            "[A-Za-z0-9_-], e.g. cos_0123456789abcdef_" + "x" * 32
+        ) from None
+    return raw
+
+
+def _function_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Variables of the user's environment that every function sees, plus local defaults."""
+    passed = dict(FUNCTION_DEFAULTS)
+    for name, value in env.items():
+        if name in PASS_THROUGH or (name.startswith(COGNITION_PREFIX) and name not in RUNNER_ONLY):
+            passed[name] = value
+    return passed

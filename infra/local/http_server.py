@@ -1,0 +1,162 @@
+"""Loopback HTTP servers: the API (API Gateway in front of the functions) and the plumbing
+shared with the Lambda Invoke API server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from infra.local.apigw import (
+    NOT_FOUND,
+    HttpRequest,
+    HttpResponse,
+    RouteTable,
+    build_event,
+    json_response,
+    map_response,
+    new_request_id,
+)
+from infra.local.workers import Workers
+
+log = logging.getLogger("infra.local")
+
+App = Callable[[HttpRequest], HttpResponse]
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class BadRequest(ValueError):
+    pass
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    """A threaded server on ``host:port`` (0: any free port) that hands requests to ``app``."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, app: App, name: str) -> None:
+        self.app = app
+        self.name = name
+        super().__init__((host, port), _Handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LocalHttpServer
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        try:
+            body = read_body(self)
+        except BadRequest as exc:
+            self.close_connection = True
+            write_response(self, json_response(400, {"message": str(exc)}))
+            return
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            protocol=self.request_version,
+            source_ip=str(self.client_address[0]),
+            server_port=int(self.server.server_address[1]),
+        )
+        try:
+            response = self.server.app(request)
+        except Exception:
+            log.exception(
+                "%s: %s %s failed in the runner", self.server.name, self.command, self.path
+            )
+            response = json_response(500, {"message": "Internal Server Error"})
+        write_response(self, response)
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("%s %s -> %d (%.0f ms)", self.command, self.path, response.status, elapsed)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence http.server's own access log; ``_handle`` logs one line per request."""
+
+
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, whether sent with Content-Length or chunked."""
+    if "chunked" in handler.headers.get("transfer-encoding", "").lower():
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_line = handler.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise BadRequest("malformed chunked body") from None
+            if size == 0:
+                while handler.rfile.readline(1024).strip():  # trailers
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BadRequest("request body too large")
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline(1024)
+    length = handler.headers.get("content-length")
+    if not length:
+        return b""
+    if not length.strip().isdigit():
+        raise BadRequest("invalid Content-Length")
+    if int(length) > MAX_BODY_BYTES:
+        raise BadRequest("request body too large")
+    return handler.rfile.read(int(length))
+
+
+def write_response(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
+    handler.send_response(response.status)
+    for name, value in response.headers:
+        if name.lower() not in _HOP_BY_HOP:
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(response.body)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(response.body)
+
+
+class ApiGateway:
+    """The HTTP API: match a route, invoke its function with a v2.0 event, map the answer."""
+
+    def __init__(self, routes: RouteTable, workers: Workers) -> None:
+        self._routes = routes
+        self._workers = workers
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = new_request_id()
+        match = self._routes.match(request.method, request.target.partition("?")[0])
+        if match is None:
+            response = NOT_FOUND
+        else:
+            event = build_event(request, match, request_id)
+            invocation = self._workers.invoke(match.target, json.dumps(event).encode())
+            response = map_response(invocation)
+        return HttpResponse(
+            response.status,
+            [*response.headers, ("apigw-requestid", request_id)],
+            response.body,
+        )

@@ -1,0 +1,180 @@
+"""Create, in moto, every resource the topology declares, and the admin API key."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from infra.local.config import STRIPE_API_KEY_UNSET, LocalConfig, TopologyModule, random_alnum
+from infra.topology import Queue, Secret, Table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+
+DLQ_RETENTION_S = 14 * 24 * 3600  # the SQS maximum, as the stack sets it
+GENERATED_SECRET_LENGTH = 48  # the stack's SecretStringGenerator length
+
+# Topology secrets whose local value comes from the user's environment.
+STRIPE_WEBHOOK = "stripe-webhook"
+STRIPE_API_KEY = "stripe-api-key"
+
+
+@dataclass
+class Resources:
+    """Local names, URLs and ARNs of the provisioned resources, by topology name."""
+
+    kms_key_id: str = ""
+    tables: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    dlq_urls: dict[str, str] = field(default_factory=dict)
+    secret_arns: dict[str, str] = field(default_factory=dict)
+    secret_values: dict[str, str] = field(default_factory=dict)
+
+
+class Aws:
+    """boto3 clients for the moto endpoint, with the runner's fake credentials."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self.session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+            aws_session_token="testing",  # noqa: S106
+            region_name=region,
+        )
+        self.endpoint_url = endpoint_url
+
+    def sqs(self) -> SQSClient:
+        return self.session.client("sqs", endpoint_url=self.endpoint_url)
+
+    def dynamodb(self) -> DynamoDBClient:
+        return self.session.client("dynamodb", endpoint_url=self.endpoint_url)
+
+    def secretsmanager(self) -> SecretsManagerClient:
+        return self.session.client("secretsmanager", endpoint_url=self.endpoint_url)
+
+    def kms(self) -> Any:
+        return self.session.client("kms", endpoint_url=self.endpoint_url)
+
+
+def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
+    resources = Resources()
+    key = aws.kms().create_key(Description=f"{config.prefix} local key")
+    resources.kms_key_id = str(key["KeyMetadata"]["KeyId"])
+    for table in topology.TABLES:
+        resources.tables[table.name] = create_table(aws.dynamodb(), table, config)
+    sqs = aws.sqs()
+    for queue in topology.QUEUES:
+        create_queue(sqs, queue, config, resources)
+    secrets = aws.secretsmanager()
+    for secret in topology.SECRETS:
+        value = secret_value(secret, config)
+        created = secrets.create_secret(
+            Name=f"{config.prefix}/{secret.name}",
+            Description=secret.description,
+            KmsKeyId=resources.kms_key_id,
+            SecretString=value,
+        )
+        resources.secret_arns[secret.name] = created["ARN"]
+        resources.secret_values[secret.name] = value
+    return resources
+
+
+def secret_value(secret: Secret, config: LocalConfig) -> str:
+    """Stripe's secrets come from the user's environment; any other is random or unset."""
+    if secret.name == STRIPE_WEBHOOK:
+        return config.webhook_secret
+    if secret.name == STRIPE_API_KEY:
+        return config.stripe_api_key
+    return random_alnum(GENERATED_SECRET_LENGTH) if secret.generated else STRIPE_API_KEY_UNSET
+
+
+def create_table(dynamodb: DynamoDBClient, table: Table, config: LocalConfig) -> str:
+    name = f"{config.prefix}-{table.name}"
+    key_names = [table.partition_key, *([table.sort_key] if table.sort_key else [])]
+    for index in table.indexes:
+        key_names += [index.partition_key, index.sort_key]
+    attributes = [
+        {"AttributeName": attr, "AttributeType": "S"} for attr in dict.fromkeys(key_names)
+    ]
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": attributes,
+        "KeySchema": _key_schema(table.partition_key, table.sort_key),
+    }
+    if table.indexes:
+        kwargs["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in table.indexes
+        ]
+    dynamodb.create_table(**kwargs)
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+        )
+    return name
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key:
+        schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return schema
+
+
+def create_queue(sqs: SQSClient, queue: Queue, config: LocalConfig, out: Resources) -> None:
+    """The queue and its DLQ; moto itself moves a message to the DLQ on the receive after
+    its ``maxReceiveCount``-th, for standard and FIFO queues alike (checked on 5.2.5)."""
+    fifo: dict[QueueAttributeNameType, str] = (
+        {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if queue.fifo else {}
+    )
+    dlq_url = sqs.create_queue(
+        QueueName=queue.physical_name(config.prefix, dlq=True),
+        Attributes={**fifo, "MessageRetentionPeriod": str(DLQ_RETENTION_S)},
+    )["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    url = sqs.create_queue(
+        QueueName=queue.physical_name(config.prefix),
+        Attributes={
+            **fifo,
+            "VisibilityTimeout": str(queue.visibility_timeout_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receives}
+            ),
+        },
+    )["QueueUrl"]
+    out.queue_urls[queue.name] = url
+    out.queue_arns[queue.name] = _queue_arn(sqs, url)
+    out.dlq_urls[queue.name] = dlq_url
+
+
+def _queue_arn(sqs: SQSClient, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return attributes["Attributes"]["QueueArn"]
+
+
+def create_admin_key(
+    aws: Aws, topology: TopologyModule, config: LocalConfig, resources: Resources
+) -> str:
+    """Store the admin key (the user's ``COGNITION_ADMIN_API_KEY`` or a new one)."""
+    from cognitionos.auth import ADMIN, ApiKeyStore
+    from cognitionos.timeutil import iso, now
+
+    table = aws.session.resource("dynamodb", endpoint_url=aws.endpoint_url).Table(
+        resources.tables[topology.API_KEYS_TABLE.name]
+    )
+    store = ApiKeyStore(table, resources.secret_values[topology.API_KEY_PEPPER.name])
+    issued, _ = store.create("local admin", [ADMIN], None, iso(now()), raw_key=config.admin_key)
+    return issued.key

@@ -1,0 +1,1 @@
+"""A tiny topology and its handlers, to drive the local runner in tests/integration."""
