@@ -50,7 +50,7 @@ def receive_stripe_event() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ingest_settings()  # a missing variable fails the cold start, naming it
     return app.resolve(event, context)

@@ -40,7 +40,7 @@ def apply_record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     process_settings()
     response = process_partial_response(

@@ -20,7 +20,7 @@ from cognitionos.observability import MetricUnit, logger, metrics
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = reconcile_settings()
     logger.append_keys(job=job_name(event))

@@ -8,10 +8,15 @@ left out on purpose: the X-Ray SDK adds ~140 ms to every cold start and its supp
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(log_uncaught_exceptions=True)
 metrics = Metrics()
+
+# Most reads emit no metric of their own; that is expected, not worth a warning per request.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 __all__ = ["MetricUnit", "logger", "metrics"]
