@@ -1,19 +1,42 @@
 """The moto server the local runner provisions and every function talks to.
 
-moto runs in this process (a werkzeug server on a thread), so the runner can correct the one
-SQS behaviour that differs from AWS in a way the runner relies on; see ``_fifo_order_fix``.
+moto runs in this process (``ThreadedMotoServer``: werkzeug on a thread), which lets the
+runner correct two behaviours it relies on, checked on moto 5.2.5:
+
+- moto's backends are not thread-safe, and the server handles requests on many threads.
+  Under the runner's concurrency this showed as 500s (DynamoDB ``TransactWriteItems``
+  deep-copies a table while another request changes it) and can lose an SQS message (a
+  ``DeleteMessage`` rebuilds the queue's list while a ``SendMessage`` appends to the old
+  one). The runner serves one moto request at a time (``_serialized``); an SQS long poll
+  gives the turn away while it waits.
+- FIFO ordering of retried messages (``_fifo_order_fix``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
-from moto.sqs.models import SQSBackend
+from moto.sqs.models import Queue, SQSBackend
+from werkzeug.serving import make_server
 
 log = logging.getLogger("infra.local")
+
+_turn = threading.Lock()  # held by the one request moto is serving
+LONG_POLL_PAUSE_S = 0.05
+_holder = threading.local()
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class MotoServer:
@@ -21,7 +44,8 @@ class MotoServer:
         # werkzeug logs every request moto serves: thousands of lines of polling noise.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _fifo_order_fix()
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        _long_poll_gives_the_turn_away()
+        self._server = _SerializedMotoServer(ip_address=host, port=port, verbose=False)
         self.url = ""
 
     def start(self) -> str:
@@ -34,17 +58,70 @@ class MotoServer:
         self._server.stop()
 
 
+class _SerializedMotoServer(ThreadedMotoServer):
+    """``ThreadedMotoServer`` whose app runs one request at a time."""
+
+    def _server_entry(self) -> None:
+        app = _serialized(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def _serialized(app: WsgiApp) -> WsgiApp:
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with _turn:
+            _holder.active = True
+            try:
+                return [b"".join(app(environ, start_response))]
+            finally:
+                _holder.active = False
+
+    return serve
+
+
+def _long_poll_gives_the_turn_away() -> None:
+    """A ReceiveMessage that waits for messages must not stop every other request."""
+    original = Queue.wait_for_messages
+    if getattr(original, "_cognitionos_fix", False):
+        return
+
+    @functools.wraps(original)
+    def wait_for_messages(self: Queue, timeout: int) -> None:
+        if not getattr(_holder, "active", False):
+            original(self, timeout)
+            return
+        _holder.active = False
+        _turn.release()
+        try:
+            started = time.monotonic()
+            original(self, timeout)
+            # moto returns at once while the queue holds visible messages it may not deliver
+            # (a FIFO group in flight) and calls again: pause, so that the loop neither spins
+            # nor starves the requests waiting for their turn.
+            if time.monotonic() - started < LONG_POLL_PAUSE_S:
+                time.sleep(LONG_POLL_PAUSE_S)
+        finally:
+            _turn.acquire()
+            _holder.active = True
+
+    wait_for_messages._cognitionos_fix = True  # type: ignore[attr-defined]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
 def _fifo_order_fix() -> None:
     """Deliver a FIFO group's retried messages in order, as SQS does.
 
-    moto (checked on 5.2.5) keeps a received message in the queue's "in flight" set until a
-    receive walks past it again, and skips a group while any of its messages is in that set.
-    When a batch's failed messages m1 and m2 of one group become visible together, the walk
-    clears m1, still sees m2 in flight, skips m1, clears m2 and delivers m2 first: the group
-    runs out of order. Clearing every message whose visibility timeout has expired before
-    the walk gives SQS's behaviour: the group is held back only by messages still invisible.
-    The fix runs once per call, so the pollers use short polls (``WaitTimeSeconds=0``): a
-    long poll re-walks the queue without it.
+    moto keeps a received message in the queue's "in flight" set until a receive walks past
+    it again, and skips a group while any of its messages is in that set. When a batch's
+    failed messages m1 and m2 of one group become visible together, the walk clears m1,
+    still sees m2 in flight, skips m1, clears m2 and delivers m2 first: the group runs out
+    of order. Clearing every message whose visibility timeout has expired before the walk
+    gives SQS's behaviour: the group is held back only by messages still invisible. The fix
+    runs once per call, so the pollers use short polls (``WaitTimeSeconds=0``): a long poll
+    re-walks the queue without it.
     """
     original = SQSBackend.receive_message
     if getattr(original, "_cognitionos_fix", False):

@@ -7,7 +7,6 @@ once. A worker that outlives the function's timeout is killed, as Lambda kills a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import multiprocessing
@@ -117,13 +116,6 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Ask an idle worker to exit; kill it if it does not."""
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send(None)
-        self.process.join(timeout=timeout_s)
-        self.dispose()
-
     def kill(self) -> None:
         """Kill the process; safe from any thread (the pipe stays open for its owner)."""
         if self.process.is_alive():
@@ -183,17 +175,23 @@ class FunctionPool:
             self._cond.notify()
 
     def close(self) -> None:
+        """Refuse new invocations and kill every worker, as Lambda tears a sandbox down (a
+        Python function without extensions gets no shutdown phase). A busy worker's
+        invocation fails; its thread closes the pipe."""
         with self._cond:
             self._closed = True
-            workers = list(self._all)
-            idle = set(self._idle)
+            idle = list(self._idle)
+            busy = [worker for worker in self._all if worker not in idle]
             self._idle.clear()
+            self._all.clear()
             self._cond.notify_all()
-        for worker in workers:
-            if worker in idle:
-                worker.stop()
-            else:
-                worker.kill()  # busy: its invocation fails, as in a sandbox that is torn down
+        for worker in busy:
+            worker.process.kill()
+        for worker in idle:
+            worker.process.kill()
+            worker.dispose()
+        for worker in busy:
+            worker.process.join(timeout=5)
 
 
 class Workers:

@@ -756,6 +756,33 @@ def test_moto_hands_a_fifo_groups_retried_messages_back_in_order(runner: RunnerP
     assert [m["Body"] for m in _receive(sqs, url)] == ["m1", "m2"]
 
 
+@pytest.mark.parametrize("fifo", [False, True])
+def test_a_long_poll_does_not_hold_up_other_requests(runner: RunnerProcess, fifo: bool) -> None:
+    """The runner serves one moto request at a time; a waiting ReceiveMessage gives way."""
+    sqs = runner.client("sqs")
+    suffix = ".fifo" if fifo else ""
+    url = sqs.create_queue(
+        QueueName=f"poll-{uuid.uuid4().hex[:8]}{suffix}",
+        Attributes={"FifoQueue": "true"} if fifo else {},
+    )["QueueUrl"]
+    if fifo:  # a group in flight: moto re-checks the queue in a loop for the whole wait
+        for i in range(2):
+            sqs.send_message(
+                QueueUrl=url, MessageBody=str(i), MessageGroupId="g", MessageDeduplicationId=str(i)
+            )
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+    poll = threading.Thread(
+        target=lambda: runner.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=4)
+    )
+    poll.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    runner.client("dynamodb").describe_table(TableName="cognitionos-observations")
+    elapsed = time.monotonic() - started
+    poll.join()
+    assert elapsed < 1.5
+
+
 def test_a_fifo_group_is_processed_serially_and_in_order(runner: RunnerProcess) -> None:
     test = f"fifo-{uuid.uuid4().hex}"
     sqs = runner.client("sqs")
