@@ -19,10 +19,12 @@ CODE_PATHS = (ROOT / "functions", ROOT / "layers" / "kernel" / "python")
 PREFIX = "cognitionos"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: ARNs it returns carry this id
+# moto accepts any credentials: the runner and every function use these, never a real key.
+_FAKE = "testing"
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_ACCESS_KEY_ID": _FAKE,
+    "AWS_SECRET_ACCESS_KEY": _FAKE,
+    "AWS_SESSION_TOKEN": _FAKE,
 }
 POOL_SIZE = 4  # concurrent execution environments per function
 

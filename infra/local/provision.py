@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.local.config import STRIPE_API_KEY_UNSET, LocalConfig, TopologyModule, random_alnum
+from infra.local.config import (
+    FAKE_CREDENTIALS,
+    STRIPE_API_KEY_UNSET,
+    LocalConfig,
+    TopologyModule,
+    random_alnum,
+)
 from infra.topology import Queue, Secret, Table
 
 if TYPE_CHECKING:
@@ -43,9 +49,9 @@ class Aws:
 
     def __init__(self, endpoint_url: str, region: str) -> None:
         self.session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
-            aws_session_token="testing",  # noqa: S106
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
             region_name=region,
         )
         self.endpoint_url = endpoint_url

@@ -17,7 +17,13 @@ from types import FrameType
 from typing import cast
 
 from infra.local.apigw import HttpRequest, HttpResponse, RouteTable, json_response
-from infra.local.config import CODE_PATHS, ConfigError, LocalConfig, TopologyModule
+from infra.local.config import (
+    CODE_PATHS,
+    FAKE_CREDENTIALS,
+    ConfigError,
+    LocalConfig,
+    TopologyModule,
+)
 from infra.local.functions import local_name, worker_specs
 from infra.local.http_server import ApiGateway, LocalHttpServer
 from infra.local.lambda_api import LambdaApi
@@ -203,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ImportError) as exc:
         print(f"infra.local: {exc}", file=sys.stderr)
         return 2
+    # Whatever in this process talks to AWS talks to moto, never with the user's real keys.
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update({"AWS_REGION": config.region, "AWS_DEFAULT_REGION": config.region})
+    os.environ.pop("AWS_PROFILE", None)
     runner = LocalRunner(topology, config)
     try:
         info = runner.start()
