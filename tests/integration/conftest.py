@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -81,72 +80,21 @@ def reset_runtime_caches() -> None:
 
 
 def _provision() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    env: dict[str, str] = {}
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    for table in topology.TABLES:
-        name = f"test-{table.name}"
-        keys = [(table.partition_key, "HASH")] + (
-            [(table.sort_key, "RANGE")] if table.sort_key else []
-        )
-        attrs = {k for k, _ in keys} | {
-            a for i in table.indexes for a in (i.partition_key, i.sort_key)
-        }
-        spec: dict[str, Any] = {
-            "TableName": name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
-            "AttributeDefinitions": [
-                {"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)
-            ],
-        }
-        if table.indexes:
-            spec["GlobalSecondaryIndexes"] = [
-                {
-                    "IndexName": i.name,
-                    "KeySchema": [
-                        {"AttributeName": i.partition_key, "KeyType": "HASH"},
-                        {"AttributeName": i.sort_key, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-                for i in table.indexes
-            ]
-        dynamodb.create_table(**spec)
-        env[table.env_var] = name
-    sqs = boto3.client("sqs", region_name=REGION)
-    urls, arns = {}, {}
-    for queue in topology.QUEUES:
-        fifo = {"FifoQueue": "true"} if queue.fifo else {}
-        dlq_url = sqs.create_queue(
-            QueueName=queue.physical_name("test", dlq=True), Attributes=fifo
-        )["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        url = sqs.create_queue(
-            QueueName=queue.physical_name("test"),
-            Attributes={
-                **fifo,
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receives}
-                ),
-            },
-        )["QueueUrl"]
-        env[queue.env_var] = url
-        urls[queue.name], urls[queue.dlq_name] = url, dlq_url
-        arns[queue.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-    sm = boto3.client("secretsmanager", region_name=REGION)
-    values = {
-        "stripe-webhook": WEBHOOK_SECRET,
-        "api-key-pepper": secrets.token_urlsafe(32),
-        "stripe-api-key": "unset",
+    """The local runner's own provisioning, inside ``mock_aws`` (no endpoint: moto intercepts)."""
+    from infra.local.config import LocalConfig
+    from infra.local.provision import Aws as LocalAws
+    from infra.local.provision import provision
+
+    made = provision(
+        LocalAws(None, REGION), topology, LocalConfig(prefix="test", webhook_secret=WEBHOOK_SECRET)
+    )  # type: ignore[arg-type]
+    env = {t.env_var: made.tables[t.name] for t in topology.TABLES}
+    env |= {q.env_var: made.queue_urls[q.name] for q in topology.QUEUES}
+    env |= {s.env_var: made.secret_arns[s.name] for s in topology.SECRETS}
+    urls = made.queue_urls | {
+        topology.Queue(name).dlq_name: url for name, url in made.dlq_urls.items()
     }
-    for secret in topology.SECRETS:
-        arn = sm.create_secret(Name=f"test/{secret.name}", SecretString=values[secret.name])["ARN"]
-        env[secret.env_var] = arn
-    return env, urls, arns
+    return env, urls, made.queue_arns
 
 
 @pytest.fixture
