@@ -45,9 +45,12 @@ class Resources:
 
 
 class Aws:
-    """boto3 clients for the moto endpoint, with the runner's fake credentials."""
+    """boto3 clients for the moto endpoint, with the runner's fake credentials.
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    ``endpoint_url`` None: boto3's default endpoints (inside ``mock_aws``, moto intercepts).
+    """
+
+    def __init__(self, endpoint_url: str | None, region: str) -> None:
         self.session = boto3.session.Session(
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
