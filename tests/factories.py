@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 API_VERSION = "2025-03-31.basil"
 _ids = itertools.count(1)
@@ -112,45 +113,23 @@ def sign(payload: bytes | str, secret: str, timestamp: int | None = None) -> str
 def http_event(
     method: str,
     path: str,
-    route: str | None = None,
     *,
     body: bytes | str | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
-    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event."""
-    raw = body.encode() if isinstance(body, str) else body
-    text_body = raw.decode() if raw is not None else None
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {route or path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {k.lower(): v for k, v in (headers or {}).items()},
-        "queryStringParameters": query,
-        "pathParameters": path_parameters,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "pytest",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {route or path}",
-            "stage": "$default",
-            "time": "01/Mar/2025:00:00:00 +0000",
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": text_body,
-        "isBase64Encoded": False,
-    }
+    """The API Gateway HTTP API (payload 2.0) event the local runner builds for this request,
+    its route matched against the topology as API Gateway would."""
+    from infra import topology
+    from infra.local.apigw import HttpRequest, RouteTable, build_event, new_request_id
+
+    routes = RouteTable((route.method, route.path, fn.name) for route, fn in topology.routes())
+    match = routes.match(method, path)
+    assert match is not None, f"no topology route serves {method} {path}"
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    target = f"{path}?{urlencode(query)}" if query else path
+    request = HttpRequest(method, target, list((headers or {}).items()), raw)
+    return build_event(request, match, new_request_id())
 
 
 def sqs_event(bodies: list[str], queue_arn: str, group_of: Any = None) -> dict[str, Any]:

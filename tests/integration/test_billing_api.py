@@ -12,23 +12,11 @@ from tests.integration.test_process_events import ingest, process
 
 
 def get(
-    context: LambdaContext,
-    path: str,
-    key: str,
-    query: dict[str, str] | None = None,
-    route: str | None = None,
-    path_parameters: dict[str, str] | None = None,
+    context: LambdaContext, path: str, key: str, query: dict[str, str] | None = None
 ) -> tuple[int, Any]:
     from billing.handlers.api import lambda_handler
 
-    event = http_event(
-        "GET",
-        path,
-        route,
-        headers={"authorization": f"Bearer {key}"},
-        query=query,
-        path_parameters=path_parameters,
-    )
+    event = http_event("GET", path, headers={"authorization": f"Bearer {key}"}, query=query)
     response = lambda_handler(event, context)
     return response["statusCode"], json.loads(response["body"])
 
@@ -107,13 +95,7 @@ def test_a_tenant_key_sees_only_its_customer(aws: Aws, context: LambdaContext) -
     tenant = key_for(aws, context, ["billing:read"], tenant="cus_a")
 
     _, listed = get(context, "/v1/billing/events", tenant)
-    other = get(
-        context,
-        f"/v1/billing/events/{events[1]['id']}",
-        tenant,
-        route="/v1/billing/events/{event_id}",
-        path_parameters={"event_id": events[1]["id"]},
-    )
+    other = get(context, f"/v1/billing/events/{events[1]['id']}", tenant)
 
     assert [e["id"] for e in listed["events"]] == [events[0]["id"]]
     assert other[0] == 404
@@ -121,25 +103,9 @@ def test_a_tenant_key_sees_only_its_customer(aws: Aws, context: LambdaContext) -
 
 def test_one_event_by_id_and_unknown_is_404(aws: Aws, context: LambdaContext) -> None:
     events = seed(aws, context)
-    route = "/v1/billing/events/{event_id}"
-    status, body = get(
-        context,
-        f"/v1/billing/events/{events[0]['id']}",
-        aws.admin_key,
-        route=route,
-        path_parameters={"event_id": events[0]["id"]},
-    )
+    status, body = get(context, f"/v1/billing/events/{events[0]['id']}", aws.admin_key)
     assert (status, body["status"]) == (200, "processed")
-    assert (
-        get(
-            context,
-            "/v1/billing/events/evt_nope",
-            aws.admin_key,
-            route=route,
-            path_parameters={"event_id": "evt_nope"},
-        )[0]
-        == 404
-    )
+    assert get(context, "/v1/billing/events/evt_nope", aws.admin_key)[0] == 404
 
 
 def test_a_key_without_billing_read_is_403(aws: Aws, context: LambdaContext) -> None:

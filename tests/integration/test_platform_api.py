@@ -15,10 +15,8 @@ def call(
     context: LambdaContext,
     method: str,
     path: str,
-    route: str | None = None,
     key: str | None = None,
     body: Any = None,
-    path_parameters: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     from platform_api.handlers.api import lambda_handler
 
@@ -26,10 +24,7 @@ def call(
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
     raw = body if isinstance(body, str) or body is None else json.dumps(body)
-    response = lambda_handler(
-        http_event(method, path, route, body=raw, headers=headers, path_parameters=path_parameters),
-        context,
-    )
+    response = lambda_handler(http_event(method, path, body=raw, headers=headers), context)
     text = response.get("body") or "null"
     content_type = response.get("headers", {}).get("Content-Type", "")
     return response["statusCode"], json.loads(text) if "json" in content_type else text
@@ -70,14 +65,7 @@ def test_a_revoked_key_gets_401_at_once(aws: Aws, context: LambdaContext) -> Non
     )
     assert call(context, "GET", "/v1/api-keys", key=created["key"])[0] == 200
 
-    status, revoked = call(
-        context,
-        "DELETE",
-        f"/v1/api-keys/{created['key_id']}",
-        "/v1/api-keys/{key_id}",
-        aws.admin_key,
-        path_parameters={"key_id": created["key_id"]},
-    )
+    status, revoked = call(context, "DELETE", f"/v1/api-keys/{created['key_id']}", aws.admin_key)
 
     assert (status, revoked["revoked_at"] is not None) == (200, True)
     assert call(context, "GET", "/v1/api-keys", key=created["key"]) == (
@@ -140,14 +128,7 @@ def test_invalid_key_requests_are_refused_and_store_nothing(
 
 
 def test_revoking_an_unknown_key_is_404(aws: Aws, context: LambdaContext) -> None:
-    status, _ = call(
-        context,
-        "DELETE",
-        "/v1/api-keys/0000000000000000",
-        "/v1/api-keys/{key_id}",
-        aws.admin_key,
-        path_parameters={"key_id": "0000000000000000"},
-    )
+    status, _ = call(context, "DELETE", "/v1/api-keys/0000000000000000", aws.admin_key)
     assert status == 404
 
 
@@ -155,14 +136,7 @@ def test_an_unknown_job_is_404(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JOB_FUNCTIONS", json.dumps({"billing-reconcile": "fn-reconcile"}))
-    status, body = call(
-        context,
-        "POST",
-        "/v1/admin/jobs/nope",
-        "/v1/admin/jobs/{job}",
-        aws.admin_key,
-        path_parameters={"job": "nope"},
-    )
+    status, body = call(context, "POST", "/v1/admin/jobs/nope", aws.admin_key)
     assert (status, "no job 'nope'" in body["message"]) == (404, True)
 
 
