@@ -94,8 +94,11 @@ def test_no_or_unknown_key_is_401(
 
 
 def test_a_right_key_id_with_a_wrong_secret_is_401(aws: Aws, context: LambdaContext) -> None:
-    forged = aws.admin_key[: aws.admin_key.rindex("_") + 1] + "y" * 43
-    assert call(context, "GET", "/v1/api-keys", key=forged)[0] == 401
+    from cognitionos.auth import parse_api_key
+
+    key_id, _ = parse_api_key(aws.admin_key)
+    status, body = call(context, "GET", "/v1/api-keys", key=f"cos_{key_id}_" + "y" * 43)
+    assert (status, body["message"]) == (401, "unknown API key")
 
 
 def test_a_key_without_the_scope_is_403(aws: Aws, context: LambdaContext) -> None:
