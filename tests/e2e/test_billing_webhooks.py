@@ -121,6 +121,7 @@ def test_bad_signatures_are_400_and_leave_the_log_unchanged(
         (b"not json", "not valid JSON"),
         (b"[]", "expected a JSON object"),
         (b'{"id": "evt_x"}', "not a Stripe event"),
+        (b"\xff\xfe binary", "not UTF-8 text"),
     ],
 )
 def test_bodies_that_are_not_stripe_events_are_400_and_leave_the_log_unchanged(

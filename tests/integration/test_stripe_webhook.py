@@ -130,6 +130,27 @@ def test_a_bad_request_is_refused_with_the_reason_and_stores_nothing(
     assert aws.receive("billing-events") == []
 
 
+def test_a_binary_body_that_is_not_utf8_is_a_400_not_a_500(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from billing.handlers.ingest_webhook import lambda_handler
+
+    body = b"\xff\xfe\x00 binary"
+    headers = {
+        "content-type": "application/octet-stream",
+        "stripe-signature": sign(body, WEBHOOK_SECRET),
+    }
+    response = lambda_handler(
+        http_event("POST", "/webhooks/stripe", body=body, headers=headers), context
+    )
+
+    assert (response["statusCode"], json.loads(response["body"])["message"]) == (
+        400,
+        "the request body is not UTF-8 text",
+    )
+    assert logged_events(aws) == []
+
+
 def test_a_tampered_body_fails_even_with_a_valid_signature_for_the_original(
     aws: Aws, context: LambdaContext
 ) -> None:

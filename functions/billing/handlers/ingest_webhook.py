@@ -15,7 +15,7 @@ from billing.logic.intake import accept_event
 from billing.logic.webhook import verify_stripe_event
 from billing.settings import ingest_settings
 from cognitionos.aws import dynamodb_table
-from cognitionos.http import create_resolver
+from cognitionos.http import body_text, create_resolver
 from cognitionos.observability import MetricUnit, logger, metrics
 
 SECRET_MAX_AGE_S = 300  # a rolled webhook secret is picked up within five minutes
@@ -28,7 +28,7 @@ app = create_resolver(enable_validation=False)
 def receive_stripe_event() -> dict[str, Any]:
     settings = ingest_settings()
     secret = parameters.get_secret(settings.stripe_webhook_secret_id, max_age=SECRET_MAX_AGE_S)
-    raw_body = app.current_event.decoded_body or ""
+    raw_body = body_text(app.current_event)
     event = verify_stripe_event(
         raw_body,
         app.current_event.headers.get("stripe-signature"),

@@ -6,6 +6,7 @@ their status code here and nowhere else; handlers simply raise them.
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -14,15 +15,30 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from cognitionos.auth import ApiKeyStore, Principal, bearer_token
 from cognitionos.aws import dynamodb_table
-from cognitionos.errors import DomainError
+from cognitionos.errors import BadRequest, DomainError
 from cognitionos.observability import logger
 from cognitionos.settings import FunctionSettings, load_settings
 
 Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 PEPPER_MAX_AGE_S = 300
+
+
+def body_text(event: BaseProxyEvent) -> str:
+    """The request body exactly as sent, as text; BadRequest if it is not UTF-8.
+
+    Powertools' ``decoded_body`` raises on a binary body that is not UTF-8, which would
+    surface as a 500 instead of telling the caller what is wrong.
+    """
+    raw = event.body or ""
+    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8 text") from None
 
 
 def json_response(status_code: int, body: dict[str, Any]) -> Response[Any]:
