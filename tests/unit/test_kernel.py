@@ -95,3 +95,22 @@ def test_a_schedule_event_names_its_job() -> None:
     assert (event["detail-type"], job_name(event)) == ("Scheduled Event", "billing-reconcile")
     with pytest.raises(ValueError, match=r"detail\.job"):
         job_name({"detail": {}})
+
+
+def test_tracing_is_off_unless_asked_and_then_wraps_with_powertools_tracer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from cognitionos.observability import traced
+
+    def handler(event: dict[str, object], context: object) -> str:
+        return "done"
+
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    assert traced(handler) is handler
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    wrapped = traced(handler)
+    assert wrapped is not handler
+    assert "aws_xray_sdk" in sys.modules
+    assert wrapped({}, None) == "done"

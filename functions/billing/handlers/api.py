@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.handlers import events_routes
 from billing.settings import api_settings
 from cognitionos.http import create_resolver
-from cognitionos.observability import logger, metrics
+from cognitionos.observability import logger, metrics, traced
 
 app = create_resolver()
 app.include_router(events_routes.router)
@@ -18,6 +18,7 @@ app.include_router(events_routes.router)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     api_settings()
     return app.resolve(event, context)

@@ -16,7 +16,7 @@ from billing.logic.webhook import verify_stripe_event
 from billing.settings import ingest_settings
 from cognitionos.aws import dynamodb_table
 from cognitionos.http import body_text, create_resolver
-from cognitionos.observability import MetricUnit, logger, metrics
+from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 SECRET_MAX_AGE_S = 300  # a rolled webhook secret is picked up within five minutes
 
@@ -51,6 +51,7 @@ def receive_stripe_event() -> dict[str, Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ingest_settings()  # a missing variable fails the cold start, naming it
     return app.resolve(event, context)

@@ -15,7 +15,7 @@ from billing.logic.process import apply_event
 from billing.logic.webhook import envelope_from
 from billing.settings import process_settings
 from cognitionos.aws import dynamodb_table
-from cognitionos.observability import MetricUnit, logger, metrics
+from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 OUTCOME_METRICS = {
     "applied": "StripeEventsApplied",
@@ -41,6 +41,7 @@ def apply_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
+@traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     process_settings()
     response = process_partial_response(

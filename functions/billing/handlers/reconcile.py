@@ -16,11 +16,12 @@ from billing.logic.reconcile import requeue_undelivered, sweep_start
 from billing.settings import reconcile_settings
 from cognitionos.aws import dynamodb_table
 from cognitionos.jobs import job_name
-from cognitionos.observability import MetricUnit, logger, metrics
+from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
+@traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = reconcile_settings()
     logger.append_keys(job=job_name(event))

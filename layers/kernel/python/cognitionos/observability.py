@@ -1,14 +1,18 @@
 """Logging, metrics and (optional) tracing, configured the same way in every function.
 
 Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
-``POWERTOOLS_METRICS_NAMESPACE``, which the topology sets per function. Powertools Tracer is
-left out on purpose: the X-Ray SDK adds ~140 ms to every cold start and its support ends in
-2027; Lambda's own active tracing (a CDK context flag) still gives the service map.
+``POWERTOOLS_METRICS_NAMESPACE``, which the topology sets per function.
+
+Tracing is opt-in (``cdk deploy -c tracing=true`` sets ``POWERTOOLS_TRACE_DISABLED=false``):
+the X-Ray SDK adds ~140 ms to every cold start, so with tracing off it is never imported.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,4 +23,21 @@ metrics = Metrics()
 # Most reads emit no metric of their own; that is expected, not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-__all__ = ["MetricUnit", "logger", "metrics"]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false"
+
+
+def traced(handler: Handler) -> Handler:
+    """Wrap a Lambda handler with Powertools Tracer when tracing is on; else leave it be."""
+    if not tracing_enabled():
+        return handler
+    # Imported here so that a function with tracing off never loads the X-Ray SDK.
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415
+
+    return cast(Handler, Tracer().capture_lambda_handler(handler))
+
+
+__all__ = ["MetricUnit", "logger", "metrics", "traced"]
