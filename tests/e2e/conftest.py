@@ -213,14 +213,22 @@ def _start(workdir: Path, log: IO[bytes]) -> tuple[subprocess.Popen[bytes], dict
             if health is not None and health.status_code == 200:
                 return process, info
         time.sleep(0.2)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    _terminate(process)
     raise RuntimeError(f"the local runner did not become ready (exit code {process.returncode})")
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM, as an operator would; kill if ignored. False when it had to be killed."""
+    if process.poll() is not None:
+        return True
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -243,12 +251,6 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         try:
             yield running
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                    pytest.fail(f"the runner ignored SIGTERM:\n{running.log()}")
+            if not _terminate(process):
+                pytest.fail(f"the runner ignored SIGTERM:\n{running.log()}")
     assert process.returncode == 0, f"the runner exited {process.returncode}:\n{running.log()}"
