@@ -141,3 +141,31 @@ def test_a_failing_record_is_reported_marked_failed_and_does_not_block_other_cus
     assert status_of(aws, good["id"]) == "processed"
     item = aws.table("billing").get_item(Key={"pk": f"EVENT#{bad['id']}", "sk": "EVENT"})["Item"]
     assert (item["status"], item["error"]) == ("failed", "RuntimeError: simulated throttling")
+
+
+def test_aws_calls_per_event_applied_one_stale_two_ignored_one(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from tests.aws_calls import count_aws_calls
+
+    newer = stripe_event(
+        "customer.subscription.updated", subscription(sub_id="sub_n", customer="cus_n"), created=200
+    )
+    older = stripe_event(
+        "customer.subscription.created", subscription(sub_id="sub_n", customer="cus_n"), created=100
+    )
+    other = stripe_event("product.created", {"id": "prod_n", "object": "product"})
+    [newer_body], [older_body], [other_body] = (
+        ingest(aws, context, e) for e in (newer, older, other)
+    )
+
+    with count_aws_calls() as applied:
+        process(aws, context, [newer_body])
+    with count_aws_calls() as stale:
+        process(aws, context, [older_body])
+    with count_aws_calls() as ignored:
+        process(aws, context, [other_body])
+
+    assert applied == {"dynamodb.TransactWriteItems": 1}
+    assert stale == {"dynamodb.TransactWriteItems": 1, "dynamodb.UpdateItem": 1}
+    assert ignored == {"dynamodb.UpdateItem": 1}

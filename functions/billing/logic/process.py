@@ -16,7 +16,9 @@ class EventStatusWriter(Protocol):
 
 
 class StateWriter(Protocol):
-    def apply(self, change: StateChange, event_id: str) -> str: ...
+    def apply(
+        self, change: StateChange, event_id: str
+    ) -> Literal["applied", "stale", "duplicate"]: ...
 
 
 def apply_event(event: StripeEventEnvelope, log: EventStatusWriter, state: StateWriter) -> Outcome:
@@ -31,4 +33,4 @@ def apply_event(event: StripeEventEnvelope, log: EventStatusWriter, state: State
     except Exception as exc:
         log.mark(event.id, "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
         raise
-    return outcome  # type: ignore[return-value]
+    return outcome
