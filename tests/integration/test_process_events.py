@@ -169,3 +169,24 @@ def test_aws_calls_per_event_applied_one_stale_two_ignored_one(
     assert applied == {"dynamodb.TransactWriteItems": 1}
     assert stale == {"dynamodb.TransactWriteItems": 1, "dynamodb.UpdateItem": 1}
     assert ignored == {"dynamodb.UpdateItem": 1}
+
+
+def test_an_event_missing_from_the_log_is_an_error_not_a_silent_skip(
+    aws: Aws, context: LambdaContext
+) -> None:
+    import pytest
+
+    from billing.dal.billing_state import BillingState
+    from billing.logic.state import state_change
+    from billing.logic.webhook import envelope_from
+
+    event = envelope_from(
+        stripe_event("customer.subscription.created", subscription(sub_id="sub_x"))
+    )
+    change = state_change(event)
+    assert change is not None
+    state = BillingState(aws.table("billing"))
+
+    with pytest.raises(LookupError, match="not in the event log"):
+        state.apply(change, event.id)
+    assert stored(aws, "subscription", "sub_x") is None

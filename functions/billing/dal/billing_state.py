@@ -6,19 +6,16 @@ event's effect and its status can never disagree, and a redelivered event change
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from billing.dal.event_log import event_key
-from billing.logic.state import StateChange
+from billing.dal.event_log import status_update
+from billing.logic.state import ApplyOutcome, StateChange
 from cognitionos.dynamodb import is_condition_failure, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-
-ApplyOutcome = Literal["applied", "stale", "duplicate"]
 
 
 def state_key(kind: str, object_id: str) -> dict[str, str]:
@@ -36,13 +33,17 @@ class BillingState:
         Returns ``"applied"``, ``"stale"`` (a newer version was already stored; the event is
         still marked processed) or ``"duplicate"`` (the event was processed before).
         """
+        # Plain dicts: the high-level client serialises Python values for us.
+        items: list[Any] = [
+            self._put_if_newer(change, event_id),
+            {"Update": status_update(self._table.name, event_id, "processed")},
+        ]
         try:
-            self._client.transact_write_items(
-                TransactItems=[self._put_if_newer(change, event_id), self._mark_processed(event_id)]  # type: ignore[list-item]
-            )
+            self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             reasons = _cancellation_reasons(exc)
-            if len(reasons) == 2 and _already_processed(reasons[1], event_id):
+            if len(reasons) == 2 and reasons[1].get("Code") == "ConditionalCheckFailed":
+                _require_logged(reasons[1], event_id)
                 return "duplicate"
             if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
                 raise
@@ -50,13 +51,12 @@ class BillingState:
             return "applied"
         # Stale: only the status changes; a plain update costs half a one-item transaction.
         try:
-            self._client.update_item(**self._mark_processed(event_id)["Update"])
+            self._client.update_item(**status_update(self._table.name, event_id, "processed"))
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            reason = {"Code": "ConditionalCheckFailed", **exc.response}
-            if _already_processed(reason, event_id):
-                return "duplicate"
+            _require_logged(exc.response, event_id)  # type: ignore[arg-type]
+            return "duplicate"
         return "stale"
 
     def get(self, kind: str, object_id: str) -> dict[str, Any] | None:
@@ -87,23 +87,6 @@ class BillingState:
             }
         }
 
-    def _mark_processed(self, event_id: str) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table.name,
-                "Key": event_key(event_id),
-                "UpdateExpression": "SET #s = :s, #e = :none, gsi1pk = :g",
-                "ConditionExpression": "attribute_exists(pk) AND #s <> :s",
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-                "ExpressionAttributeValues": {
-                    ":s": "processed",
-                    ":none": None,
-                    ":g": "EVENTS#processed",
-                },
-            }
-        }
-
 
 def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
     if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -111,11 +94,8 @@ def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
     return list(error.response.get("CancellationReasons", []))  # type: ignore[arg-type]
 
 
-def _already_processed(reason: dict[str, Any], event_id: str) -> bool:
-    """The status update failed because the event is processed; an event that was never
-    logged is an error (intake always logs first), not something to skip silently."""
-    if reason.get("Code") != "ConditionalCheckFailed":
-        return False
-    if "Item" not in reason:
+def _require_logged(failure: dict[str, Any], event_id: str) -> None:
+    """A failed status condition means "already processed" only if the event is logged (the
+    old item came back); a never-logged event is an error, not something to skip silently."""
+    if "Item" not in failure:
         raise LookupError(f"event {event_id} is not in the event log")
-    return True

@@ -81,17 +81,8 @@ class EventLog:
     def mark(self, event_id: str, status: EventStatus, error: str | None = None) -> bool:
         """Set the status unless the event is already processed; False if it was."""
         try:
-            self._table.update_item(
-                Key=event_key(event_id),
-                UpdateExpression="SET #s = :s, #e = :e, gsi1pk = :g",
-                ConditionExpression="attribute_exists(pk) AND #s <> :processed",
-                ExpressionAttributeNames={"#s": "status", "#e": "error"},
-                ExpressionAttributeValues={
-                    ":s": status,
-                    ":e": error,
-                    ":g": f"EVENTS#{status}",
-                    ":processed": "processed",
-                },
+            self._table.meta.client.update_item(
+                **status_update(self._table.name, event_id, status, error)
             )
         except ClientError as exc:
             if is_condition_failure(exc):
@@ -137,6 +128,31 @@ class EventLog:
         page = self._table.query(**kwargs)
         events = [event_record(plain(item)) for item in page.get("Items", [])]
         return EventPage(events, encode_page_token(page.get("LastEvaluatedKey")))
+
+
+def status_update(
+    table_name: str, event_id: str, status: EventStatus, error: str | None = None
+) -> dict[str, Any]:
+    """The conditional update that sets an event's status unless it is already processed.
+
+    One spec, used on its own and inside the processor's transaction. On a condition
+    failure the old item comes back, so a caller can tell "processed before" from "never
+    logged".
+    """
+    return {
+        "TableName": table_name,
+        "Key": event_key(event_id),
+        "UpdateExpression": "SET #s = :s, #e = :e, gsi1pk = :g",
+        "ConditionExpression": "attribute_exists(pk) AND #s <> :processed",
+        "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
+        "ExpressionAttributeValues": {
+            ":s": status,
+            ":e": error,
+            ":g": f"EVENTS#{status}",
+            ":processed": "processed",
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
 
 
 def event_record(item: dict[str, Any]) -> EventRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from billing.logic.state import StateChange, state_change
+from billing.logic.state import ApplyOutcome, StateChange, state_change
 from billing.models.events import EventStatus, StripeEventEnvelope
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -16,9 +16,7 @@ class EventStatusWriter(Protocol):
 
 
 class StateWriter(Protocol):
-    def apply(
-        self, change: StateChange, event_id: str
-    ) -> Literal["applied", "stale", "duplicate"]: ...
+    def apply(self, change: StateChange, event_id: str) -> ApplyOutcome: ...
 
 
 def apply_event(event: StripeEventEnvelope, log: EventStatusWriter, state: StateWriter) -> Outcome:

@@ -8,7 +8,7 @@ addresses stay in Stripe until the privacy kernel can store them encrypted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from billing.models.events import StripeEventEnvelope
 
@@ -35,6 +35,11 @@ INVOICE_EVENTS = frozenset(
     }
 )
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.deleted"})
+
+
+# What storing a change did: new state, an older version than the one stored (only the
+# event's status changes), or an event processed before.
+ApplyOutcome = Literal["applied", "stale", "duplicate"]
 
 
 @dataclass(frozen=True)
