@@ -56,7 +56,7 @@ def test_an_acted_on_event_is_applied_and_marked_processed(
     assert status_of(aws, event["id"]) == "processed"
     sub = stored(aws, "subscription", "sub_1")
     assert sub is not None
-    assert (sub["status"], sub["items"][0]["quantity"], sub["version"]) == ("active", 2, 100)
+    assert (sub["status"], sub["items"][0]["quantity"], sub["created"]) == ("active", 2, 100)
 
 
 def test_an_event_type_we_do_not_act_on_is_ignored(aws: Aws, context: LambdaContext) -> None:
@@ -121,14 +121,14 @@ def test_a_failing_record_is_reported_marked_failed_and_does_not_block_other_cus
         "customer.subscription.created", subscription(sub_id="sub_ok", customer="cus_ok")
     )
     bodies = ingest(aws, context, bad, good)
-    real_apply = BillingState.apply
+    real_commit = BillingState.commit
 
-    def apply_failing_for_bad(self: BillingState, change: Any, event_id: str) -> str:
-        if change.object_id == "sub_bad":
+    def commit_failing_for_bad(self: BillingState, plan: Any) -> bool:
+        if plan.state is not None and plan.state.object_id == "sub_bad":
             raise RuntimeError("simulated throttling")
-        return real_apply(self, change, event_id)
+        return real_commit(self, plan)
 
-    monkeypatch.setattr(BillingState, "apply", apply_failing_for_bad)
+    monkeypatch.setattr(BillingState, "commit", commit_failing_for_bad)
     event = sqs_event(
         bodies, aws.queue_arns["billing-events"], group_of=lambda e: e["data"]["object"]["customer"]
     )
@@ -143,7 +143,7 @@ def test_a_failing_record_is_reported_marked_failed_and_does_not_block_other_cus
     assert (item["status"], item["error"]) == ("failed", "RuntimeError: simulated throttling")
 
 
-def test_aws_calls_per_event_applied_one_stale_two_ignored_one(
+def test_aws_calls_per_subscription_event_applied_two_stale_two_ignored_one(
     aws: Aws, context: LambdaContext
 ) -> None:
     from tests.aws_calls import count_aws_calls
@@ -166,9 +166,31 @@ def test_aws_calls_per_event_applied_one_stale_two_ignored_one(
     with count_aws_calls() as ignored:
         process(aws, context, [other_body])
 
-    assert applied == {"dynamodb.TransactWriteItems": 1}
-    assert stale == {"dynamodb.TransactWriteItems": 1, "dynamodb.UpdateItem": 1}
+    # One query of the customer's history, one transaction: the version (and the state when
+    # newest), the MRR change records and the processed status together.
+    assert applied == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
+    assert stale == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
     assert ignored == {"dynamodb.UpdateItem": 1}
+
+
+def test_aws_calls_per_invoice_event_applied_two_stale_two(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from tests.aws_calls import count_aws_calls
+
+    newer = stripe_event("invoice.paid", invoice(invoice_id="in_n", customer="cus_n"), created=200)
+    older = stripe_event(
+        "invoice.finalized", invoice(invoice_id="in_n", customer="cus_n", status="open"), created=100
+    )
+    [newer_body], [older_body] = (ingest(aws, context, e) for e in (newer, older))
+
+    with count_aws_calls() as applied:
+        process(aws, context, [newer_body])
+    with count_aws_calls() as stale:
+        process(aws, context, [older_body])
+
+    assert applied == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1}
+    assert stale == {"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1}
 
 
 def test_an_event_missing_from_the_log_is_an_error_not_a_silent_skip(
@@ -177,16 +199,15 @@ def test_an_event_missing_from_the_log_is_an_error_not_a_silent_skip(
     import pytest
 
     from billing.dal.billing_state import BillingState
-    from billing.logic.state import state_change
+    from billing.dal.event_log import EventLog
+    from billing.logic.process import apply_event
     from billing.logic.webhook import envelope_from
 
     event = envelope_from(
         stripe_event("customer.subscription.created", subscription(sub_id="sub_x"))
     )
-    change = state_change(event)
-    assert change is not None
-    state = BillingState(aws.table("billing"))
+    table = aws.table("billing")
 
     with pytest.raises(LookupError, match="not in the event log"):
-        state.apply(change, event.id)
+        apply_event(event, EventLog(table), BillingState(table))
     assert stored(aws, "subscription", "sub_x") is None

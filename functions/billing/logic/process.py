@@ -1,25 +1,73 @@
-"""Applying one queued Stripe event: state change or ``ignored``, recorded exactly once."""
+"""Applying one queued Stripe event: decide what it changes, then commit it once.
+
+Decisions are pure; reads and the one atomic commit go through the ``BillingStore`` door.
+Plain objects (customers, invoices, charges...) keep their newest version. Subscriptions
+and discounts also keep every version in their customer's history, from which the MRR
+change records are derived again (logic/movements.py), so a late event corrects them.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-from billing.logic.state import ApplyOutcome, StateChange, state_change
+from billing.logic.history import CustomerHistory
+from billing.logic.movements import MrrChange, mrr_changes
+from billing.logic.state import HISTORY_KINDS, Kind, StateChange, change_from_object, state_change
+from billing.logic.versions import is_tie
 from billing.models.events import EventStatus, StripeEventEnvelope
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
 MAX_ERROR_LENGTH = 500
 
 
+@dataclass
+class CommitPlan:
+    """Everything one event writes, in one transaction with its ``processed`` status."""
+
+    event_id: str
+    state: StateChange | None = None  # the object's new newest version
+    state_guard: str | None = None  # the version the stored state must still have
+    versions: list[StateChange] = field(default_factory=list)  # history entries to add
+    record_puts: list[MrrChange] = field(default_factory=list)
+    record_voids: list[MrrChange] = field(default_factory=list)  # stored, no longer true
+
+
 class EventStatusWriter(Protocol):
     def mark(self, event_id: str, status: EventStatus, error: str | None = None) -> bool: ...
 
 
-class StateWriter(Protocol):
-    def apply(self, change: StateChange, event_id: str) -> ApplyOutcome: ...
+class BillingStore(Protocol):
+    def stored_version(self, kind: Kind, object_id: str) -> str | None: ...
+
+    def history(self, customer_id: str) -> CustomerHistory: ...
+
+    def commit(self, plan: CommitPlan) -> bool:
+        """False if the event was processed before (nothing is written then)."""
+        ...
+
+    def mark_processed(self, event_id: str) -> bool: ...
 
 
-def apply_event(event: StripeEventEnvelope, log: EventStatusWriter, state: StateWriter) -> Outcome:
+class StripeReader(Protocol):
+    def retrieve(self, kind: Kind, object_id: str) -> dict[str, Any]: ...
+
+
+class FollowUp(Protocol):
+    """A side effect (e.g. dunning) run after every delivery of an event, even a duplicate:
+    it must be idempotent itself, so a crash after the commit never loses it."""
+
+    def __call__(self, event: StripeEventEnvelope, change: StateChange) -> None: ...
+
+
+def apply_event(
+    event: StripeEventEnvelope,
+    log: EventStatusWriter,
+    store: BillingStore,
+    stripe: StripeReader | None = None,
+    follow_ups: Sequence[FollowUp] = (),
+) -> Outcome:
     """Apply ``event`` once. A failure is recorded on the event, then re-raised so the
     message returns to the queue (and, after its last receive, to the DLQ)."""
     try:
@@ -27,8 +75,77 @@ def apply_event(event: StripeEventEnvelope, log: EventStatusWriter, state: State
         if change is None:
             log.mark(event.id, "ignored")
             return "ignored"
-        outcome = state.apply(change, event.id)
+        if change.kind in HISTORY_KINDS and change.customer_id:
+            outcome = _apply_with_history(event, change, store, stripe)
+        else:
+            outcome = _apply_latest(event, change, store, stripe)
+        for follow_up in follow_ups:
+            follow_up(event, change)
     except Exception as exc:
         log.mark(event.id, "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
         raise
     return outcome
+
+
+def _apply_latest(
+    event: StripeEventEnvelope,
+    change: StateChange,
+    store: BillingStore,
+    stripe: StripeReader | None,
+) -> Outcome:
+    stored = store.stored_version(change.kind, change.object_id)
+    if stored == change.version:  # the same content again, maybe under another event id
+        store.mark_processed(event.id)
+        return "duplicate"
+    if stored is not None and stripe is not None and is_tie(stored, change.version):
+        change = _refetched(change, event.type, stripe)
+        if stored == change.version:
+            store.mark_processed(event.id)
+            return "duplicate"
+    if stored is not None and change.version < stored:
+        return "stale" if store.mark_processed(event.id) else "duplicate"
+    plan = CommitPlan(event.id, state=change, state_guard=stored)
+    return "applied" if store.commit(plan) else "duplicate"
+
+
+def _apply_with_history(
+    event: StripeEventEnvelope,
+    change: StateChange,
+    store: BillingStore,
+    stripe: StripeReader | None,
+) -> Outcome:
+    customer_id = change.customer_id
+    assert customer_id is not None
+    history = store.history(customer_id)
+    known = history.versions_of(change.kind, change.object_id)
+    if change.version in known:
+        store.mark_processed(event.id)
+        return "duplicate"
+    new = [change]
+    newest_known = max(known, default=None)
+    # Only a tie in the newest second is re-fetched: Stripe's current object is then the
+    # truth for that second. A tie further back keeps the precedence order.
+    if stripe is not None and newest_known is not None and is_tie(newest_known, change.version):
+        new.append(_refetched(change, event.type, stripe))
+    updated = history.with_versions(new)
+    records = mrr_changes(customer_id, updated.subscription_versions(), updated.discount_versions())
+    puts, voids = history.record_diff(records)
+    winner = max(new, key=lambda c: c.version)
+    newer = newest_known is None or winner.version > newest_known
+    plan = CommitPlan(
+        event.id,
+        state=winner if newer else None,
+        state_guard=newest_known if newer else None,
+        versions=[c for c in new if c.version not in known],
+        record_puts=puts,
+        record_voids=voids,
+    )
+    if not store.commit(plan):
+        return "duplicate"
+    return "applied" if newer else "stale"
+
+
+def _refetched(change: StateChange, event_type: str, stripe: StripeReader) -> StateChange:
+    """Stripe's current object stands for the version at the tied second."""
+    current = stripe.retrieve(change.kind, change.object_id)
+    return change_from_object(change.kind, current, change.created, event_type, refetched=True)

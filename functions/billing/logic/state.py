@@ -1,16 +1,23 @@
 """Which events change billing state, and the state each one yields: pure, no AWS.
 
-State is order-free: an object's stored version is the newest event ``created`` seen, and an
-older event never overwrites a newer one. Only non-personal fields are kept; names, emails and
-addresses stay in Stripe until the privacy kernel can store them encrypted.
+State is order-free: an object's stored version is the newest one seen, ordered by its
+version key (``logic/versions.py``), never by arrival. Personal fields (a customer's email
+and name) travel apart from the attributes, so the data access layer can encrypt them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from billing.logic.mrr import discount_from_stripe, discount_state
+from billing.logic.versions import content_hash, precedence, version_key
+from billing.logic.webhook import customer_of
 from billing.models.events import StripeEventEnvelope
+
+Kind = Literal[
+    "customer", "subscription", "invoice", "charge", "dispute", "checkout_session", "discount"
+]
 
 SUBSCRIPTION_EVENTS = frozenset(
     {
@@ -35,37 +42,90 @@ INVOICE_EVENTS = frozenset(
     }
 )
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated", "customer.deleted"})
-
+CHARGE_EVENTS = frozenset({"charge.refunded"})
+DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+CHECKOUT_EVENTS = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+    }
+)
+DISCOUNT_EVENTS = frozenset(
+    {"customer.discount.created", "customer.discount.updated", "customer.discount.deleted"}
+)
+# Kinds whose versions feed a customer's MRR history (logic/movements.py).
+HISTORY_KINDS: frozenset[Kind] = frozenset({"subscription", "discount"})
 
 # What storing a change did: new state, an older version than the one stored (only the
-# event's status changes), or an event processed before.
+# event's status changes), or an event (or the same content under another id) seen before.
 ApplyOutcome = Literal["applied", "stale", "duplicate"]
 
 
 @dataclass(frozen=True)
 class StateChange:
-    """The newest known version of one Stripe object, as billing stores it."""
+    """One version of one Stripe object, as billing stores it."""
 
-    kind: str  # "customer" | "subscription" | "invoice"
+    kind: Kind
     object_id: str
     customer_id: str | None
-    version: int  # the event's ``created``
+    created: int  # the event's ``created``
     attributes: dict[str, Any]
+    content: str  # hash of the object's content: the same content is the same version
+    refetched: bool = False  # Stripe's current object, fetched to break a tie
+    personal: dict[str, str] = field(default_factory=dict)  # stored encrypted only
+
+    @property
+    def version(self) -> str:
+        rank = precedence(self.kind, self.attributes, self.refetched)
+        return version_key(self.created, rank, self.content)
 
 
 def state_change(event: StripeEventEnvelope) -> StateChange | None:
     """The state ``event`` carries, or None for a type billing does not act on."""
-    obj = event.data_object
-    if event.type in SUBSCRIPTION_EVENTS:
-        kind, attributes = "subscription", subscription_state(obj)
-    elif event.type in INVOICE_EVENTS:
-        kind, attributes = "invoice", invoice_state(obj)
-    elif event.type in CUSTOMER_EVENTS:
-        deleted = event.type == "customer.deleted"
-        kind, attributes = "customer", customer_state(obj, deleted)
-    else:
+    kind = event_kind(event.type)
+    if kind is None:
         return None
-    return StateChange(kind, event.object_id, event.customer_id, event.created, attributes)
+    return change_from_object(kind, event.data_object, event.created, event.type)
+
+
+def event_kind(event_type: str) -> Kind | None:
+    for kind, types in _KINDS:
+        if event_type in types:
+            return kind
+    return None
+
+
+def change_from_object(
+    kind: Kind, obj: dict[str, Any], created: int, event_type: str, refetched: bool = False
+) -> StateChange:
+    """The change for Stripe object ``obj`` seen at ``created`` (also for a re-fetched one)."""
+    personal: dict[str, str] = {}
+    if kind == "subscription":
+        attributes = subscription_state(obj)
+    elif kind == "invoice":
+        attributes = invoice_state(obj)
+    elif kind == "customer":
+        attributes = customer_state(obj, event_type == "customer.deleted")
+        personal = {k: str(obj[k]) for k in ("email", "name") if obj.get(k)}
+    elif kind == "charge":
+        attributes = charge_state(obj)
+    elif kind == "dispute":
+        attributes = dispute_state(obj)
+    elif kind == "checkout_session":
+        attributes = checkout_state(obj, event_type)
+    else:
+        attributes = discount_attributes(obj, event_type == "customer.discount.deleted")
+    return StateChange(
+        kind=kind,
+        object_id=str(obj["id"]),
+        customer_id=customer_of(obj),
+        created=created,
+        attributes=attributes,
+        content=content_hash({**obj, "_deleted": attributes.get("deleted", False)}),
+        refetched=refetched,
+        personal=personal,
+    )
 
 
 def subscription_state(sub: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +140,17 @@ def subscription_state(sub: dict[str, Any]) -> dict[str, Any]:
         "ended_at": sub.get("ended_at"),
         "trial_end": sub.get("trial_end"),
         "current_period_end": max(period_ends, default=sub.get("current_period_end")),
+        "cancellation_reason": (sub.get("cancellation_details") or {}).get("reason"),
+        "discounts": _subscription_discounts(sub),
         "items": items,
     }
+
+
+def _subscription_discounts(sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """Expanded discounts on the subscription (ids alone come as customer.discount events)."""
+    raw = [sub.get("discount"), *(sub.get("discounts") or [])]
+    found = [discount_from_stripe(d) for d in raw if isinstance(d, dict)]
+    return [discount_state(d) for d in found if d is not None]
 
 
 def _item_state(item: dict[str, Any]) -> dict[str, Any]:
@@ -131,3 +200,73 @@ def customer_state(customer: dict[str, Any], deleted: bool) -> dict[str, Any]:
         "currency": customer.get("currency"),
         "deleted": deleted or bool(customer.get("deleted")),
     }
+
+
+def charge_state(charge: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": charge.get("status"),
+        "currency": charge.get("currency"),
+        "amount": charge.get("amount"),
+        "amount_refunded": charge.get("amount_refunded") or 0,
+        "refunded": bool(charge.get("refunded")),
+        "invoice": _id_of(charge.get("invoice")),
+        "payment_intent": _id_of(charge.get("payment_intent")),
+        "disputed": bool(charge.get("disputed")),
+    }
+
+
+def dispute_state(dispute: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": dispute.get("status"),
+        "currency": dispute.get("currency"),
+        "amount": dispute.get("amount"),
+        "reason": dispute.get("reason"),
+        "charge": _id_of(dispute.get("charge")),
+        "payment_intent": _id_of(dispute.get("payment_intent")),
+    }
+
+
+def checkout_state(session: dict[str, Any], event_type: str) -> dict[str, Any]:
+    # An asynchronous payment (bank debit) settles after completion: its own event says how.
+    payment_status = session.get("payment_status")
+    if event_type == "checkout.session.async_payment_failed":
+        payment_status = "failed"
+    elif event_type == "checkout.session.async_payment_succeeded":
+        payment_status = "paid"
+    return {
+        "status": session.get("status"),
+        "mode": session.get("mode"),
+        "payment_status": payment_status,
+        "subscription": _id_of(session.get("subscription")),
+        "invoice": _id_of(session.get("invoice")),
+        "currency": session.get("currency"),
+        "amount_total": session.get("amount_total"),
+    }
+
+
+def discount_attributes(discount: dict[str, Any], deleted: bool) -> dict[str, Any]:
+    parsed = discount_from_stripe(discount)
+    terms = discount_state(parsed) if parsed else {"id": discount.get("id")}
+    return {
+        **terms,
+        "subscription": _id_of(discount.get("subscription")),
+        "known_terms": parsed is not None,
+        "deleted": deleted,
+    }
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+_KINDS: tuple[tuple[Kind, frozenset[str]], ...] = (
+    ("subscription", SUBSCRIPTION_EVENTS),
+    ("invoice", INVOICE_EVENTS),
+    ("customer", CUSTOMER_EVENTS),
+    ("charge", CHARGE_EVENTS),
+    ("dispute", DISPUTE_EVENTS),
+    ("checkout_session", CHECKOUT_EVENTS),
+    ("discount", DISCOUNT_EVENTS),
+)
