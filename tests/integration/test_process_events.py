@@ -180,7 +180,9 @@ def test_aws_calls_per_invoice_event_applied_two_stale_two(
 
     newer = stripe_event("invoice.paid", invoice(invoice_id="in_n", customer="cus_n"), created=200)
     older = stripe_event(
-        "invoice.finalized", invoice(invoice_id="in_n", customer="cus_n", status="open"), created=100
+        "invoice.finalized",
+        invoice(invoice_id="in_n", customer="cus_n", status="open"),
+        created=100,
     )
     [newer_body], [older_body] = (ingest(aws, context, e) for e in (newer, older))
 
