@@ -50,6 +50,7 @@ class CognitionOSStack(Stack):
                 tables=self.data.tables,
                 queues=self.queues.queues,
                 secrets=self.secrets.secrets,
+                keys=self.data.keys,
             ),
             layers=self.layers,
             tracing=_flag(self.node.try_get_context("tracing")),
@@ -87,6 +88,13 @@ class CognitionOSStack(Stack):
                 f"{pascal(table.name)}TableName",
                 value=self.data.tables[table.name].table_name,
                 description=f"DynamoDB table {table.name}",
+            )
+        for key in topology.KEYS:
+            CfnOutput(
+                self,
+                f"{pascal(key.name)}KeyArn",
+                value=self.data.keys[key.name].key_arn,
+                description=key.description,
             )
         CfnOutput(
             self,

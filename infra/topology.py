@@ -76,10 +76,32 @@ class Secret:
     name: str
     description: str
     generated: bool = False
+    rotation_note: str | None = None  # why rotation is an operator action (cdk-nag SMG4)
 
     @property
     def env_var(self) -> str:
         return _env_name(self.name, "SECRET_ID")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A customer-managed KMS key of its own: yearly rotation, retained when the stack goes.
+
+    Unlike the stack key, which services use on a caller's behalf, a ``Key`` is called
+    directly by the functions that declare it; its id (ARN) reaches them as ``<NAME>_KEY_ID``.
+    """
+
+    name: str
+    description: str
+
+    @property
+    def env_var(self) -> str:
+        return _env_name(self.name, "KEY_ID")
+
+
+# How a function handles personal data (docs/SECURITY.md): "write" encrypts it (and may
+# erase a subject), "read" only decrypts it; both compute blind indexes for lookups.
+PersonalData = Literal["none", "read", "write"]
 
 
 Auth = Literal["api_key", "stripe_signature", "none"]
@@ -123,6 +145,7 @@ class Function:
     job: str | None = None
     schedule: Schedule | None = None
     invokes: tuple[str, ...] = field(default=())  # job names this function may run synchronously
+    pii: PersonalData = "none"
 
     @property
     def context(self) -> str:
@@ -130,18 +153,43 @@ class Function:
         return self.handler.split(".", 1)[0]
 
     @property
-    def tables(self) -> tuple[Table, ...]:
-        return tuple(dict.fromkeys(self.reads + self.writes))
+    def table_reads(self) -> tuple[Table, ...]:
+        """Tables read: the declared ones, plus the subject keys for personal data."""
+        extra = (SUBJECT_KEYS_TABLE,) if self.pii != "none" else ()
+        return tuple(dict.fromkeys(self.reads + extra))
 
-    def resource_env(self) -> dict[str, Table | Queue | Secret]:
+    @property
+    def table_writes(self) -> tuple[Table, ...]:
+        """Tables written: the declared ones, plus the subject keys for a ``pii="write"``."""
+        extra = (SUBJECT_KEYS_TABLE,) if self.pii == "write" else ()
+        return tuple(dict.fromkeys(self.writes + extra))
+
+    @property
+    def all_secrets(self) -> tuple[Secret, ...]:
+        """Secrets read: the declared ones, plus the blind-index key for personal data."""
+        extra = (PII_BLIND_INDEX_KEY,) if self.pii != "none" else ()
+        return tuple(dict.fromkeys(self.secrets + extra))
+
+    @property
+    def keys(self) -> tuple[Key, ...]:
+        """KMS keys the function calls directly: writers wrap and unwrap, readers unwrap."""
+        return (PII_KEY,) if self.pii != "none" else ()
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(dict.fromkeys(self.table_reads + self.table_writes))
+
+    def resource_env(self) -> dict[str, Table | Queue | Secret | Key]:
         """Environment variable -> the resource whose name/URL/ARN it carries."""
-        env: dict[str, Table | Queue | Secret] = {}
+        env: dict[str, Table | Queue | Secret | Key] = {}
         for table in self.tables:
             env[table.env_var] = table
         for queue in self.sends_to:
             env[queue.env_var] = queue
-        for secret in self.secrets:
+        for secret in self.all_secrets:
             env[secret.env_var] = secret
+        for key in self.keys:
+            env[key.env_var] = key
         return env
 
     def static_env(self) -> dict[str, str]:
@@ -166,7 +214,14 @@ BILLING_TABLE = Table(
     ttl_attribute="expires_at",
 )
 API_KEYS_TABLE = Table("api-keys", partition_key="key_id", sort_key=None)
-TABLES = (BILLING_TABLE, API_KEYS_TABLE)
+# Each subject's data key, wrapped by PII_KEY (cognitionos.crypto.SubjectKeyring).
+SUBJECT_KEYS_TABLE = Table("subject-keys", partition_key="subject_id", sort_key=None)
+TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE)
+
+# --- keys ---------------------------------------------------------------------------------
+
+PII_KEY = Key("pii", "CognitionOS: wraps the per-subject data keys that encrypt personal data")
+KEYS = (PII_KEY,)
 
 # --- queues -------------------------------------------------------------------------------
 
@@ -185,7 +240,13 @@ STRIPE_API_KEY = Secret(
 API_KEY_PEPPER = Secret(
     "api-key-pepper", "HMAC pepper for API key hashes; rotating it revokes every key", True
 )
-SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER)
+PII_BLIND_INDEX_KEY = Secret(
+    "pii-blind-index-key",
+    "HMAC key for blind indexes of personal data (lookups without plaintext)",
+    True,
+    rotation_note="a new key orphans every stored blind index until they are all recomputed.",
+)
+SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY)
 
 # Every /v1 function checks API keys itself (kernel auth): it reads the key table and pepper.
 API_KEY_AUTH_TABLES = (API_KEYS_TABLE,)
@@ -212,6 +273,7 @@ FUNCTIONS: tuple[Function, ...] = (
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
         timeout_s=30,
+        pii="write",  # customers' email and name, from Stripe customer events
     ),
     Function(
         "billing-api",
@@ -223,6 +285,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         reads=(BILLING_TABLE, *API_KEY_AUTH_TABLES),
         secrets=API_KEY_AUTH_SECRETS,
+        pii="read",  # shows customers' email and name
     ),
     Function(
         "billing-reconcile",

@@ -1,4 +1,4 @@
-"""The stack's one customer-managed KMS key and the DynamoDB tables it encrypts."""
+"""The stack's customer-managed KMS keys and the DynamoDB tables the stack key encrypts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from infra.constructs.naming import pascal
 
 
 class Data(Construct):
-    """``key`` encrypts everything at rest; ``tables`` maps topology table name -> Table."""
+    """``key`` encrypts everything at rest; ``tables`` maps topology table name -> Table.
+
+    ``keys`` maps topology key name -> a key of its own (the PII key): only the functions
+    that declare it may call it, through their roles; its key policy names no one else.
+    """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -26,6 +30,18 @@ class Data(Construct):
         )
         self._allow_service_principals()
         self.tables = {table.name: self._table(table) for table in topology.TABLES}
+        self.keys = {key.name: self._key(key) for key in topology.KEYS}
+
+    def _key(self, key: topology.Key) -> kms.Key:
+        # Retained: deleting it would make every wrapped data key, and so every encrypted
+        # field, unreadable at once. Rotation keeps old key material for old wrapped keys.
+        return kms.Key(
+            self,
+            f"{pascal(key.name)}Key",
+            description=key.description,
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
 
     def _allow_service_principals(self) -> None:
         # CloudWatch Logs encrypts log groups with the key itself (not via the caller's role),

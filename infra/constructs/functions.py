@@ -144,6 +144,8 @@ class Functions(Construct):
                 env[var] = self._resources.tables[resource.name].table_name
             elif isinstance(resource, topology.Queue):
                 env[var] = self._resources.queues[resource.name].queue_url
+            elif isinstance(resource, topology.Key):
+                env[var] = self._resources.keys[resource.name].key_arn
             else:
                 env[var] = self._resources.secrets[resource.name].secret_arn
         return env

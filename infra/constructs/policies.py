@@ -7,7 +7,7 @@ nothing else: a permission exists because a line in ``infra/topology.py`` names 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -44,6 +44,14 @@ CONSUME_ACTIONS = (
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 # DynamoDB, SQS and Secrets Manager use the stack key on the caller's behalf.
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+# Functions call a topology Key directly: writers create (and unwrap) data keys, readers
+# only unwrap them. Always with an encryption context naming the subject, and nothing else.
+KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+KEY_READ_ACTIONS = ("kms:Decrypt",)
+SUBJECT_CONTEXT_ONLY = {
+    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["subject_id"]},
+    "Null": {"kms:EncryptionContextKeys": "false"},
+}
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 INVOKE_ACTIONS = ("lambda:InvokeFunction",)
 # X-Ray has no resource-level permissions: these two actions only ever take "*".
@@ -58,6 +66,7 @@ class Resources:
     tables: Mapping[str, dynamodb.ITable]
     queues: Mapping[str, sqs.IQueue]
     secrets: Mapping[str, secretsmanager.ISecret]
+    keys: Mapping[str, kms.IKey] = field(default_factory=dict)
 
 
 def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.PolicyStatement:
@@ -71,7 +80,14 @@ def _table_arns(table: topology.Table, resources: Resources) -> list[str]:
 
 
 def touches_encrypted_resources(fn: topology.Function) -> bool:
-    return bool(fn.tables or fn.sends_to or fn.consumes or fn.secrets)
+    return bool(fn.tables or fn.sends_to or fn.consumes or fn.all_secrets)
+
+
+def _use_key(key: topology.Key, fn: topology.Function, resources: Resources) -> iam.PolicyStatement:
+    actions = KEY_WRITE_ACTIONS if fn.pii == "write" else KEY_READ_ACTIONS
+    statement = _allow(f"Use{pascal(key.name)}Key", actions, [resources.keys[key.name].key_arn])
+    statement.add_conditions(SUBJECT_CONTEXT_ONLY)
+    return statement
 
 
 def statements(
@@ -79,11 +95,11 @@ def statements(
 ) -> list[iam.PolicyStatement]:
     """The statements ``fn`` needs, in a stable order; invocations are added by ``invoke``."""
     found = [_allow("WriteOwnLogs", LOG_ACTIONS, [log_group.log_group_arn])]
-    for table in fn.reads:
+    for table in fn.table_reads:
         found.append(
             _allow(f"Read{pascal(table.name)}", READ_ACTIONS, _table_arns(table, resources))
         )
-    for table in fn.writes:
+    for table in fn.table_writes:
         arn = resources.tables[table.name].table_arn
         found.append(_allow(f"Write{pascal(table.name)}", WRITE_ACTIONS, [arn]))
     for queue in fn.sends_to:
@@ -92,11 +108,12 @@ def statements(
     if fn.consumes:
         arn = resources.queues[fn.consumes.name].queue_arn
         found.append(_allow(f"Consume{pascal(fn.consumes.name)}", CONSUME_ACTIONS, [arn]))
-    for secret in fn.secrets:
+    for secret in fn.all_secrets:
         arn = resources.secrets[secret.name].secret_arn
         found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
     if touches_encrypted_resources(fn):
         found.append(_allow("UseStackKey", KMS_ACTIONS, [resources.key.key_arn]))
+    found.extend(_use_key(key, fn, resources) for key in fn.keys)
     return found
 
 

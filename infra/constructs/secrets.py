@@ -47,9 +47,12 @@ class Secrets(Construct):
                 "AwsSolutions-SMG4",
                 "Rotating this value is an operator action, not a Lambda rotation: "
                 + (
-                    "a new pepper revokes every API key at once."
-                    if secret.generated
-                    else "Stripe issues it: roll it in Stripe's dashboard, then set it here."
+                    secret.rotation_note
+                    or (
+                        "a new pepper revokes every API key at once."
+                        if secret.generated
+                        else "Stripe issues it: roll it in Stripe's dashboard, then set it here."
+                    )
                 ),
             )
             self.secrets[secret.name] = resource

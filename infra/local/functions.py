@@ -14,7 +14,7 @@ import os
 from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LocalConfig, TopologyModule
 from infra.local.provision import Resources
 from infra.local.worker_main import WorkerSpec
-from infra.topology import RUNTIME, Function, Queue, Table
+from infra.topology import RUNTIME, Function, Key, Queue, Table
 
 
 def local_name(fn: Function, config: LocalConfig) -> str:
@@ -64,6 +64,8 @@ def function_env(
             env[var] = resources.tables[resource.name]
         elif isinstance(resource, Queue):
             env[var] = resources.queue_urls[resource.name]
+        elif isinstance(resource, Key):
+            env[var] = resources.keys[resource.name]
         else:
             env[var] = resources.secret_arns[resource.name]
     if fn.invokes:

@@ -36,6 +36,7 @@ class Resources:
     """Local names, URLs and ARNs of the provisioned resources, by topology name."""
 
     kms_key_id: str = ""
+    keys: dict[str, str] = field(default_factory=dict)  # topology key name -> key ARN
     tables: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
@@ -76,6 +77,9 @@ def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resour
     resources = Resources()
     key = aws.kms().create_key(Description=f"{config.prefix} local key")
     resources.kms_key_id = str(key["KeyMetadata"]["KeyId"])
+    for declared in topology.KEYS:
+        made = aws.kms().create_key(Description=declared.description)
+        resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
     for table in topology.TABLES:
         resources.tables[table.name] = create_table(aws.dynamodb(), table, config)
     sqs = aws.sqs()

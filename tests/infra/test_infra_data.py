@@ -16,10 +16,15 @@ def key_id(synth: Synth) -> str:
     return synth.id(synth.stack.data.key)
 
 
-def test_one_rotating_customer_managed_key(synth: Synth) -> None:
-    (key,) = synth.of_type("AWS::KMS::Key").values()
-    assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain"
+def test_the_stack_key_and_each_declared_key_rotate_and_are_retained(synth: Synth) -> None:
+    keys = synth.of_type("AWS::KMS::Key")
+    declared = {synth.id(synth.stack.data.keys[k.name]) for k in topology.KEYS}
+    assert set(keys) == {key_id(synth)} | declared
+    assert synth.id(synth.stack.data.keys[topology.PII_KEY.name]) != key_id(synth)
+    for key in keys.values():
+        assert key["Properties"]["EnableKeyRotation"] is True
+        assert key["DeletionPolicy"] == "Retain"
+        assert key["UpdateReplacePolicy"] == "Retain"
 
 
 def test_the_key_lets_cloudwatch_logs_and_alarms_use_it(synth: Synth) -> None:

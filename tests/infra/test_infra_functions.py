@@ -41,6 +41,10 @@ def test_a_function_gets_its_settings_from_the_environment(
     for var, value in fn.static_env().items():
         assert env[var] == value
     for var, resource in fn.resource_env().items():
+        if isinstance(resource, topology.Key):  # the key ARN
+            key = stack.data.keys[resource.name]
+            assert env[var] == {"Fn::GetAtt": [synth.id(key), "Arn"]}, var
+            continue
         if isinstance(resource, topology.Table):
             construct = stack.data.tables[resource.name]  # Ref: the table name
         elif isinstance(resource, topology.Queue):
@@ -50,6 +54,15 @@ def test_a_function_gets_its_settings_from_the_environment(
         assert env[var] == {"Ref": synth.id(construct)}, var
     declared = {*fn.static_env(), *fn.resource_env(), "POWERTOOLS_TRACE_DISABLED"}
     assert set(env) - declared == ({"JOB_FUNCTIONS"} if fn.invokes else set())
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_a_function_handling_personal_data_gets_the_keyring_settings(
+    synth: Synth, fn: topology.Function
+) -> None:
+    env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
+    keyring = {"PII_KEY_ID", "SUBJECT_KEYS_TABLE", "PII_BLIND_INDEX_KEY_SECRET_ID"}
+    assert keyring <= set(env) if fn.pii != "none" else not keyring & set(env)
 
 
 @pytest.mark.parametrize("fn", [f for f in topology.FUNCTIONS if f.invokes], ids=lambda f: f.name)

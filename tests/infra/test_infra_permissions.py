@@ -36,6 +36,12 @@ CONSUME = {
 }
 SECRET = {"secretsmanager:GetSecretValue"}
 KMS = {"kms:Decrypt", "kms:GenerateDataKey"}
+# Called directly on the PII key: writers create data keys, readers only unwrap them.
+PII_KEY_ACTIONS = {
+    "none": set(),
+    "read": {"kms:Decrypt"},
+    "write": {"kms:Decrypt", "kms:GenerateDataKey"},
+}
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 INVOKE = {"lambda:InvokeFunction"}
 
@@ -68,6 +74,23 @@ def granted(synth: Synth, role_id: str) -> dict[str, set[str]]:
     return dict(grants)
 
 
+def declared_reads(fn: topology.Function) -> set[topology.Table]:
+    """Declared tables, plus the subject keys for any use of personal data."""
+    return set(fn.reads) | ({topology.SUBJECT_KEYS_TABLE} if fn.pii != "none" else set())
+
+
+def declared_writes(fn: topology.Function) -> set[topology.Table]:
+    return set(fn.writes) | ({topology.SUBJECT_KEYS_TABLE} if fn.pii == "write" else set())
+
+
+def declared_secrets(fn: topology.Function) -> set[topology.Secret]:
+    return set(fn.secrets) | ({topology.PII_BLIND_INDEX_KEY} if fn.pii != "none" else set())
+
+
+def pii_key_id(synth: Synth) -> str:
+    return synth.id(synth.stack.data.keys[topology.PII_KEY.name])
+
+
 def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     stack = synth.stack
     table = {name: synth.id(t) for name, t in stack.data.tables.items()}
@@ -80,13 +103,14 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
             grants[action] |= ids
 
     allow(LOGS, {log_group_id(synth, fn)})
-    allow(READ, {table[t.name] for t in fn.reads})
-    allow(WRITE, {table[t.name] for t in fn.writes})
+    allow(READ, {table[t.name] for t in declared_reads(fn)})
+    allow(WRITE, {table[t.name] for t in declared_writes(fn)})
     allow(SEND, {queue[q.name] for q in fn.sends_to})
     allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
-    allow(SECRET, {secret[s.name] for s in fn.secrets})
-    if fn.tables or fn.sends_to or fn.consumes or fn.secrets:
+    allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
+    if declared_reads(fn) or declared_writes(fn) or fn.sends_to or fn.consumes or fn.secrets:
         allow(KMS, {synth.id(stack.data.key)})
+    allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})
     jobs = topology.jobs()
     allow(INVOKE, {synth.id(stack.functions.functions[jobs[j].name]) for j in fn.invokes})
     return {action: ids for action, ids in grants.items() if ids}
@@ -123,7 +147,7 @@ def test_reads_reach_only_the_declared_indexes(synth: Synth, fn: topology.Functi
         for resource in as_list(statement["Resource"])
     }
     want = set()
-    for table in fn.reads:
+    for table in declared_reads(fn):
         arn = f"<{synth.id(synth.stack.data.tables[table.name])}.Arn>"
         want |= {arn, *(f"{arn}/index/{index.name}" for index in table.indexes)}
     assert arns == want
@@ -132,7 +156,7 @@ def test_reads_reach_only_the_declared_indexes(synth: Synth, fn: topology.Functi
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
 def test_only_declared_writers_can_write(synth: Synth, fn: topology.Function) -> None:
     actions = set(granted(synth, role_id(synth, fn)))
-    assert bool(actions & WRITE) == bool(fn.writes)
+    assert bool(actions & WRITE) == bool(declared_writes(fn))
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
@@ -168,3 +192,36 @@ def test_only_lambda_assumes_a_function_role(synth: Synth) -> None:
     for role in synth.stack.functions.roles.values():
         trust = synth.props(role)["AssumeRolePolicyDocument"]["Statement"]
         assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_only_functions_declaring_personal_data_can_use_the_pii_key(synth: Synth) -> None:
+    users = set()
+    for lid in synth.of_type("AWS::IAM::Role"):
+        for statement in statements(synth, lid):
+            if pii_key_id(synth) in refs(statement["Resource"]):
+                users.add(lid)
+    declared = {role_id(synth, fn) for fn in topology.FUNCTIONS if fn.pii != "none"}
+    assert declared  # billing writes and reads customers' email and name
+    assert users == declared
+
+
+@pytest.mark.parametrize(
+    "fn", [f for f in topology.FUNCTIONS if f.pii != "none"], ids=lambda f: f.name
+)
+def test_the_pii_key_is_usable_only_with_a_subject_encryption_context(
+    synth: Synth, fn: topology.Function
+) -> None:
+    (statement,) = [
+        s for s in statements(synth, role_id(synth, fn)) if pii_key_id(synth) in refs(s["Resource"])
+    ]
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["subject_id"]},
+        "Null": {"kms:EncryptionContextKeys": "false"},
+    }
+
+
+def test_the_pii_key_policy_delegates_to_iam_and_names_no_service(synth: Synth) -> None:
+    policy = synth.props(synth.stack.data.keys[topology.PII_KEY.name])["KeyPolicy"]
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert render(statement["Principal"]["AWS"]).endswith(":root")

@@ -66,6 +66,7 @@ def reset_runtime_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     import billing.settings
+    import cognitionos.crypto
     import cognitionos.http
     import platform_api.settings
     from cognitionos.aws import reset_clients
@@ -73,6 +74,7 @@ def reset_runtime_caches() -> None:
     reset_clients()
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
+    cognitionos.crypto.reset_caches()
     for module in (billing.settings, platform_api.settings):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
@@ -91,6 +93,7 @@ def _provision() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     env = {t.env_var: made.tables[t.name] for t in topology.TABLES}
     env |= {q.env_var: made.queue_urls[q.name] for q in topology.QUEUES}
     env |= {s.env_var: made.secret_arns[s.name] for s in topology.SECRETS}
+    env |= {k.env_var: made.keys[k.name] for k in topology.KEYS}
     urls = made.queue_urls | {
         topology.Queue(name).dlq_name: url for name, url in made.dlq_urls.items()
     }

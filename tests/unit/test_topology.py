@@ -47,3 +47,47 @@ def test_environment_variable_names_do_not_collide() -> None:
     for fn in topology.FUNCTIONS:
         names = list(fn.resource_env()) + list(fn.static_env())
         assert len(names) == len(set(names)), fn.name
+
+
+def test_a_personal_data_writer_gets_the_keyring_tables_key_and_blind_index_secret() -> None:
+    writer = topology.Function("w", handler="billing.x.h", description="d", pii="write")
+    assert writer.resource_env() == {
+        "SUBJECT_KEYS_TABLE": topology.SUBJECT_KEYS_TABLE,
+        "PII_BLIND_INDEX_KEY_SECRET_ID": topology.PII_BLIND_INDEX_KEY,
+        "PII_KEY_ID": topology.PII_KEY,
+    }
+    assert writer.table_reads == writer.table_writes == (topology.SUBJECT_KEYS_TABLE,)
+    assert writer.keys == (topology.PII_KEY,)
+
+
+def test_a_personal_data_reader_reads_the_subject_keys_but_cannot_write_them() -> None:
+    reader = topology.Function(
+        "r", handler="billing.x.h", description="d", reads=(topology.BILLING_TABLE,), pii="read"
+    )
+    assert reader.table_reads == (topology.BILLING_TABLE, topology.SUBJECT_KEYS_TABLE)
+    assert reader.table_writes == ()
+    assert "PII_KEY_ID" in reader.resource_env()
+
+
+def test_a_function_without_personal_data_sees_no_keyring() -> None:
+    plain = topology.Function("p", handler="billing.x.h", description="d")
+    assert plain.resource_env() == {} and plain.keys == ()
+
+
+def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> None:
+    from infra.local.config import LocalConfig
+    from infra.local.functions import function_env
+    from infra.local.provision import Resources
+
+    made = Resources(
+        tables={t.name: f"local-{t.name}" for t in topology.TABLES},
+        queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
+        keys={"pii": "arn:aws:kms:us-east-1:123456789012:key/pii"},
+    )
+    env = function_env(topology.function("billing-api"), LocalConfig(), made, {})
+    assert env["PII_KEY_ID"] == "arn:aws:kms:us-east-1:123456789012:key/pii"
+    assert env["SUBJECT_KEYS_TABLE"] == "local-subject-keys"
+    assert "PII_KEY_ID" not in function_env(
+        topology.function("billing-ingest"), LocalConfig(), made, {}
+    )

@@ -6,7 +6,7 @@ secrets) plus one function per behaviour under test.
 
 from __future__ import annotations
 
-from infra.topology import Function, Index, Queue, Route, Schedule, Secret, Table
+from infra.topology import Function, Index, Key, Queue, Route, Schedule, Secret, Table
 
 HANDLERS = "tests.integration.local_runner_fixtures.handlers"
 
@@ -24,6 +24,7 @@ STRIPE_WEBHOOK_SECRET = Secret("stripe-webhook", "Stripe webhook signing secret"
 STRIPE_API_KEY = Secret("stripe-api-key", "Stripe API key")
 API_KEY_PEPPER = Secret("api-key-pepper", "HMAC pepper for API key hashes", True)
 SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER)
+KEYS: tuple[Key, ...] = ()
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
