@@ -67,12 +67,14 @@ def reset_runtime_caches() -> None:
 
     import billing.settings
     import cognitionos.http
+    import cognitionos.usage
     import platform_api.settings
     from cognitionos.aws import reset_clients
 
     reset_clients()
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
+    cognitionos.usage.usage_settings.cache_clear()
     for module in (billing.settings, platform_api.settings):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):

@@ -110,7 +110,7 @@ def usage_message(record_id: str) -> str:
 
 
 def validated_usage(
-    tenant: str, meter: str, value: int, identifier: str, timestamp: int | None, current: int
+    tenant: str, meter: str, value: int, identifier: str, *, timestamp: int | None, current: int
 ) -> UsageRecord:
     """The record to store, or ``InvalidUsage`` naming the first bad argument."""
     if not isinstance(tenant, str) or not TENANT.fullmatch(tenant):
@@ -149,7 +149,7 @@ def record_usage(
     another value.
     """
     current = int(now().timestamp())
-    record = validated_usage(tenant, meter, value, identifier, timestamp, current)
+    record = validated_usage(tenant, meter, value, identifier, timestamp=timestamp, current=current)
     settings = usage_settings()
     earlier = _put_once(settings.usage_table, record, current)
     if earlier is not None:
