@@ -96,9 +96,7 @@ def test_the_queue_message_carries_only_the_id_and_parses_back() -> None:
     assert "cus_Q1" not in body
 
 
-@pytest.mark.parametrize(
-    "body", ['{"usage_id": "usage_xyz"}', "{}", "not json", '{"usage_id": 1}']
-)
+@pytest.mark.parametrize("body", ['{"usage_id": "usage_xyz"}', "{}", "not json", '{"usage_id": 1}'])
 def test_a_malformed_message_is_refused(body: str) -> None:
     with pytest.raises(ValidationError):
         UsageReportMessage.model_validate_json(body)
