@@ -216,7 +216,10 @@ BILLING_TABLE = Table(
 API_KEYS_TABLE = Table("api-keys", partition_key="key_id", sort_key=None)
 # Each subject's data key, wrapped by PII_KEY (cognitionos.crypto.SubjectKeyring).
 SUBJECT_KEYS_TABLE = Table("subject-keys", partition_key="subject_id", sort_key=None)
-TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE)
+# Usage records (cognitionos.usage): one item per billable fact, keyed by its deterministic id,
+# which is also the Stripe meter event identifier. Any context that meters usage writes here.
+USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attribute="expires_at")
+TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE)
 
 # --- keys ---------------------------------------------------------------------------------
 
@@ -227,7 +230,9 @@ KEYS = (PII_KEY,)
 
 # Group = Stripe customer, so one customer's events are applied one at a time.
 BILLING_EVENTS = Queue("billing-events", fifo=True, max_receives=5, batch_size=10)
-QUEUES = (BILLING_EVENTS,)
+# Usage record ids to report to Stripe; order does not matter, duplicates are harmless.
+USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
+QUEUES = (BILLING_EVENTS, USAGE_REPORTS)
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -298,6 +303,16 @@ FUNCTIONS: tuple[Function, ...] = (
         sends_to=(BILLING_EVENTS,),
         secrets=(STRIPE_API_KEY,),
         timeout_s=300,
+    ),
+    Function(
+        "billing-usage-report",
+        handler="billing.handlers.report_usage.lambda_handler",
+        description="Reports recorded usage to Stripe Billing Meter events, once each",
+        consumes=USAGE_REPORTS,
+        reads=(USAGE_TABLE,),
+        writes=(USAGE_TABLE,),  # marks a record reported, conditionally
+        secrets=(STRIPE_API_KEY,),
+        timeout_s=30,
     ),
     Function(
         "platform-api",

@@ -29,6 +29,12 @@ class ReconcileSettings(FunctionSettings):
     stripe_api_base: str | None = None
 
 
+class UsageReportSettings(FunctionSettings):
+    usage_table: str
+    stripe_api_key_secret_id: str
+    stripe_api_base: str | None = None
+
+
 @functools.cache
 def ingest_settings() -> IngestSettings:
     return load_settings(IngestSettings)
@@ -47,3 +53,8 @@ def api_settings() -> BillingApiSettings:
 @functools.cache
 def reconcile_settings() -> ReconcileSettings:
     return load_settings(ReconcileSettings)
+
+
+@functools.cache
+def usage_report_settings() -> UsageReportSettings:
+    return load_settings(UsageReportSettings)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,71 @@ class FakeStripe:
     undelivered: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, dict[str, list[str]], str]] = field(default_factory=list)
     url: str = ""
+    meter_events: list[dict[str, Any]] = field(default_factory=list)  # counted, in order
+    failures_left: int = 0  # answer this many more POSTs with a 500
+    # Idempotency-Key -> (request params, status, body): Stripe v1 saves the first response
+    # of a key once the endpoint starts, 500s included, and replays it for 24 h.
+    idempotent: dict[str, tuple[dict[str, list[str]], int, dict[str, Any]]] = field(
+        default_factory=dict
+    )
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, count: int) -> None:
+        self.failures_left = count
+
+    def post(
+        self, path: str, form: dict[str, list[str]], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Status, body and extra headers for a POST, as Stripe would answer it."""
+        with self.lock:
+            if idempotency_key and idempotency_key in self.idempotent:
+                params, status, body = self.idempotent[idempotency_key]
+                if params != form:
+                    return (
+                        400,
+                        _error(
+                            "Keys for idempotent requests can only be used with the same "
+                            "parameters they were first used with.",
+                            kind="idempotency_error",
+                        ),
+                        {},
+                    )
+                return status, body, {"Idempotent-Replayed": "true"}
+            if path != "/v1/billing/meter_events":
+                return 404, _error("Unrecognized request URL (POST: " + path + ")"), {}
+            problem = _meter_event_problem(form)
+            if problem:  # failed validation: nothing saved for the key
+                return 400, _error(problem[1], param=problem[0]), {}
+            if self.failures_left > 0:
+                self.failures_left -= 1
+                status, body = 500, _error("An unknown error occurred", kind="api_error")
+            else:
+                status, body = self._create_meter_event(form)
+            if idempotency_key:
+                self.idempotent[idempotency_key] = (form, status, body)
+            headers = {"Stripe-Should-Retry": "false"} if status == 400 else {}
+            return status, body, headers
+
+    def _create_meter_event(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        identifier = form.get("identifier", [f"fake_{len(self.meter_events)}"])[0]
+        if any(e["identifier"] == identifier for e in self.meter_events):
+            # What Stripe answers (langfuse/langfuse#16292), with Stripe-Should-Retry: false.
+            return 400, _error(f"An event already exists with identifier {identifier}.")
+        event = {
+            "object": "billing.meter_event",
+            "created": int(time.time()),
+            "event_name": form["event_name"][0],
+            "identifier": identifier,
+            "livemode": False,
+            "payload": {
+                key[len("payload[") : -1]: values[0]
+                for key, values in form.items()
+                if key.startswith("payload[")
+            },
+            "timestamp": int(form.get("timestamp", [str(int(time.time()))])[0]),
+        }
+        self.meter_events.append(event)
+        return 200, event
 
     def list_events(self, query: dict[str, list[str]]) -> dict[str, Any]:
         selected = sorted(self.events, key=lambda e: (-e["created"], e["id"]))
@@ -39,14 +106,51 @@ class FakeStripe:
         }
 
 
+METER_EVENT_NAME = re.compile(r"[A-Za-z0-9_:-]{1,100}")
+MAX_AGE_S = 35 * 24 * 3600
+MAX_AHEAD_S = 300
+
+
+def _error(
+    message: str, *, kind: str = "invalid_request_error", param: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": kind, "message": message}
+    if param:
+        error["param"] = param
+    return {"error": error}
+
+
+def _meter_event_problem(form: dict[str, list[str]]) -> tuple[str, str] | None:
+    """(param, message) for the first field Stripe would refuse, else None."""
+    name = form.get("event_name", [""])[0]
+    if not METER_EVENT_NAME.fullmatch(name):
+        return "event_name", "Missing or invalid event_name."
+    if not form.get("payload[stripe_customer_id]", [""])[0].startswith("cus_"):
+        return "payload[stripe_customer_id]", "Missing payload[stripe_customer_id]."
+    if not re.fullmatch(r"-?\d+", form.get("payload[value]", [""])[0]):
+        return "payload[value]", "payload[value] must be a string holding an integer."
+    identifier = form.get("identifier", ["x"])[0]
+    if not 1 <= len(identifier) <= 100:
+        return "identifier", "identifier must be 1-100 characters."
+    if "timestamp" in form:
+        raw, now = form["timestamp"][0], int(time.time())
+        if not raw.isdigit() or not now - MAX_AGE_S <= int(raw) <= now + MAX_AHEAD_S:
+            return "timestamp", "timestamp must be within the past 35 days or 5 minutes ahead."
+    return None
+
+
 def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -62,6 +166,14 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self._answer(
                     404, {"error": {"type": "invalid_request_error", "message": "no such path"}}
                 )
+
+        def do_POST(self) -> None:
+            path = urlsplit(self.path).path
+            length = int(self.headers.get("Content-Length", "0"))
+            form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+            fake.requests.append(("POST", path, form, self.headers.get("Authorization", "")))
+            status, body, headers = fake.post(path, form, self.headers.get("Idempotency-Key"))
+            self._answer(status, body, headers)
 
     return Handler
 

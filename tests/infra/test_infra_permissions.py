@@ -225,3 +225,19 @@ def test_the_pii_key_policy_delegates_to_iam_and_names_no_service(synth: Synth) 
     (statement,) = policy["Statement"]
     assert statement["Effect"] == "Allow"
     assert render(statement["Principal"]["AWS"]).endswith(":root")
+
+
+def test_the_usage_reporter_reads_and_marks_usage_and_reads_only_the_stripe_key(
+    synth: Synth,
+) -> None:
+    fn = topology.function("billing-usage-report")
+    stack = synth.stack
+    usage = synth.id(stack.data.tables["usage"])
+    reports = synth.id(stack.queues.queues["usage-reports"])
+    stripe_key = synth.id(stack.secrets.secrets["stripe-api-key"])
+    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
+    want |= {a: {usage} for a in READ | WRITE}
+    want |= {a: {reports} for a in CONSUME}
+    want |= {a: {stripe_key} for a in SECRET}
+    want |= {a: {synth.id(stack.data.key)} for a in KMS}
+    assert granted(synth, role_id(synth, fn)) == want

@@ -68,6 +68,7 @@ def reset_runtime_caches() -> None:
     import billing.settings
     import cognitionos.crypto
     import cognitionos.http
+    import cognitionos.usage
     import platform_api.settings
     from cognitionos.aws import reset_clients
 
@@ -75,6 +76,7 @@ def reset_runtime_caches() -> None:
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()
+    cognitionos.usage.usage_settings.cache_clear()
     for module in (billing.settings, platform_api.settings):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):

@@ -310,6 +310,18 @@ def test_sqs_sample_is_a_fifo_batch_of_raw_stripe_events() -> None:
     assert sequence == sorted(sequence) and len(set(sequence)) == len(sequence)
 
 
+def test_usage_sample_is_a_standard_queue_batch_of_usage_ids() -> None:
+    from billing.models.usage import UsageReportMessage
+
+    records = list(SQSEvent(load(EVENTS / "sqs/usage_reports_batch.json")).records)
+    assert records
+    for record in records:
+        assert record.event_source_arn.endswith(":cognitionos-usage-reports")
+        assert record.md5_of_body == hashlib.md5(record.body.encode("utf-8")).hexdigest()
+        assert record.attributes.message_group_id is None
+        UsageReportMessage.model_validate_json(record.body)
+
+
 # --- EventBridge Scheduler --------------------------------------------------------------------
 
 
