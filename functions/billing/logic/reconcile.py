@@ -132,7 +132,7 @@ def repair_event(subscription: dict[str, Any], state: dict[str, Any], now: int) 
     """A synthetic ``customer.subscription.updated`` carrying Stripe's current object.
 
     Its id is a hash of the subscription id and the state it sets, so comparing again before
-    it is applied finds the same event. ``created`` is when the comparison began, before
+    it is applied finds the same logged event (and records no second repair). ``created`` is when the comparison began, before
     Stripe's list was read: a real event about a later change is newer and wins.
     """
     fingerprint = json.dumps([subscription["id"], state], sort_keys=True, separators=(",", ":"))
