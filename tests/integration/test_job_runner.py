@@ -52,7 +52,7 @@ def lambda_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]
     reset_clients()
 
 
-def test_a_job_gets_its_schedule_event_and_its_summary_is_returned(
+def test_a_job_gets_its_schedule_event_marked_on_demand_and_its_summary_is_returned(
     lambda_endpoint: dict[str, Any],
 ) -> None:
     from platform_api.dal.jobs import JobRunner
@@ -65,7 +65,7 @@ def test_a_job_gets_its_schedule_event_and_its_summary_is_returned(
     assert "/functions/fn-reconcile/invocations" in path
     assert (event["detail-type"], event["detail"]) == (
         "Scheduled Event",
-        {"job": "billing-reconcile"},
+        {"job": "billing-reconcile", "on_demand": True},
     )
 
 

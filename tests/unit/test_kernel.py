@@ -7,7 +7,7 @@ import pytest
 from cognitionos.auth import Principal, bearer_token, hash_secret, parse_api_key, validate_grant
 from cognitionos.dynamodb import decode_page_token, encode_page_token, plain
 from cognitionos.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
-from cognitionos.jobs import job_name, schedule_event
+from cognitionos.jobs import is_on_demand, job_name, schedule_event
 from cognitionos.settings import FunctionSettings, SettingsError, load_settings
 
 
@@ -95,6 +95,14 @@ def test_a_schedule_event_names_its_job() -> None:
     assert (event["detail-type"], job_name(event)) == ("Scheduled Event", "billing-reconcile")
     with pytest.raises(ValueError, match=r"detail\.job"):
         job_name({"detail": {}})
+
+
+def test_only_a_run_asked_for_now_is_on_demand() -> None:
+    asked = schedule_event("billing-reconcile", on_demand=True)
+    assert job_name(asked) == "billing-reconcile"
+    assert is_on_demand(asked)
+    assert not is_on_demand(schedule_event("billing-reconcile"))
+    assert not is_on_demand({"detail": {"job": "billing-reconcile", "on_demand": "yes"}})
 
 
 def test_tracing_is_off_unless_asked_and_then_wraps_with_powertools_tracer(

@@ -20,7 +20,7 @@ import pytest
 import stripe
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, SQSEvent
 
-from cognitionos.jobs import job_name, schedule_event
+from cognitionos.jobs import is_on_demand, job_name, schedule_event
 from infra import topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -338,5 +338,19 @@ def test_schedule_sample_is_the_kernel_schedule_event() -> None:
         region=sample["region"],
         execution_id=sample["id"],
         scheduled_time=sample["time"],
+    )
+    assert sample == rebuilt
+
+
+def test_on_demand_schedule_sample_is_what_the_admin_route_sends() -> None:
+    sample = load(EVENTS / "schedule/billing_reconcile_on_demand.json")
+    assert is_on_demand(sample)
+    rebuilt = schedule_event(
+        "billing-reconcile",
+        account=sample["account"],
+        region=sample["region"],
+        execution_id=sample["id"],
+        scheduled_time=sample["time"],
+        on_demand=True,
     )
     assert sample == rebuilt

@@ -1,14 +1,24 @@
-"""Stripe's API, through the official SDK; ``STRIPE_API_BASE`` points it at any server."""
+"""Stripe's API, through the official SDK; ``STRIPE_API_BASE`` points it at any server.
+
+Objects come back as plain JSON dicts (``to_dict(for_json=True)``: decimal strings such as a
+price's ``unit_amount_decimal`` stay strings), the same shape a webhook event carries.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal, get_args
 
 import stripe
+from aws_lambda_powertools.utilities import parameters
 
 # Keys that can read events; anything else in the secret means "not configured".
 KEY_PREFIXES = ("sk_", "rk_")
+# A rotated key is picked up within a minute without a secret read on every invocation.
+SECRET_MAX_AGE_S = 60
+
+StripeObjectKind = Literal["customer", "subscription", "invoice"]
 
 
 def is_api_key(value: str) -> bool:
@@ -26,4 +36,41 @@ class StripeApi:
             params={"delivery_success": False, "created": {"gte": since}, "limit": 100}
         )
         for event in page.auto_paging_iter():
-            yield event.to_dict()
+            yield event.to_dict(for_json=True)
+
+    def retrieve(self, kind: StripeObjectKind, object_id: str) -> dict[str, Any]:
+        """The current version of one object (``GET /v1/{kind}s/{id}``).
+
+        A deleted customer comes back as ``{"id", "object", "deleted": true}``; an unknown id
+        raises ``stripe.InvalidRequestError`` (HTTP 404).
+        """
+        v1 = self._client.v1
+        found: stripe.StripeObject
+        if kind == "customer":
+            found = v1.customers.retrieve(object_id)
+        elif kind == "subscription":
+            found = v1.subscriptions.retrieve(object_id)
+        elif kind == "invoice":
+            found = v1.invoices.retrieve(object_id)
+        else:
+            expected = get_args(StripeObjectKind)
+            raise ValueError(f"cannot retrieve a Stripe {kind!r}: expected one of {expected}")
+        return found.to_dict(for_json=True)
+
+    def subscriptions(self) -> Iterator[dict[str, Any]]:
+        """Every subscription of the account, canceled ones included, page after page."""
+        page = self._client.v1.subscriptions.list(params={"status": "all", "limit": 100})
+        for subscription in page.auto_paging_iter():
+            yield subscription.to_dict(for_json=True)
+
+
+@functools.lru_cache(maxsize=2)
+def stripe_api(api_key: str, api_base: str | None = None) -> StripeApi:
+    """One client per key and execution environment; a rotated key gets a new one."""
+    return StripeApi(api_key, api_base)
+
+
+def stripe_api_from_secret(secret_id: str, api_base: str | None = None) -> StripeApi | None:
+    """The client for the key stored in ``secret_id``, or None while no key is configured."""
+    api_key = str(parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_S))
+    return stripe_api(api_key, api_base) if is_api_key(api_key) else None

@@ -1,4 +1,5 @@
-"""Running a scheduled job now: a synchronous Lambda invoke with the schedule's own event."""
+"""Running a scheduled job now: a synchronous Lambda invoke with the schedule's own event,
+marked ``on_demand`` so that the job runs every part of itself now."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class JobRunner:
             response = client("lambda", read_timeout_s=JOB_WAIT_S, retry=False).invoke(
                 FunctionName=function_name,
                 InvocationType="RequestResponse",
-                Payload=json.dumps(schedule_event(job)).encode(),
+                Payload=json.dumps(schedule_event(job, on_demand=True)).encode(),
             )
         except ReadTimeoutError:
             raise JobStillRunning(

@@ -1,5 +1,10 @@
 """Scheduled jobs: the event EventBridge Scheduler sends, shared by the stack, the admin
-route and the local runner so that a job cannot tell who started it."""
+route and the local runner so that every way of starting a job gives it the same input.
+
+The one difference: a run someone asked for now (``POST /v1/admin/jobs/{job}``) carries
+``detail.on_demand: true``. A job with a part on a slower cadence than its schedule (a nightly
+part of an hourly job) runs that part too when the flag is set.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,13 @@ def schedule_event(
     schedule_arn: str | None = None,
     execution_id: str | None = None,
     scheduled_time: str | None = None,
+    on_demand: bool = False,
 ) -> dict[str, Any]:
-    """The input the stack's Scheduler target template renders for ``job``."""
+    """The input the stack's Scheduler target template renders for ``job``; ``on_demand``
+    marks a run someone asked for now."""
+    detail: dict[str, Any] = {"job": job}
+    if on_demand:
+        detail["on_demand"] = True
     return {
         "version": "0",
         "id": execution_id or str(uuid.uuid4()),
@@ -30,7 +40,7 @@ def schedule_event(
         "resources": [
             schedule_arn or f"arn:aws:scheduler:{region}:{account}:schedule/default/{job}"
         ],
-        "detail": {"job": job},
+        "detail": detail,
     }
 
 
@@ -39,3 +49,9 @@ def job_name(event: dict[str, Any]) -> str:
     if not isinstance(detail, dict) or not isinstance(detail.get("job"), str):
         raise ValueError("not a schedule event: detail.job is missing")
     return str(detail["job"])
+
+
+def is_on_demand(event: dict[str, Any]) -> bool:
+    """True when someone asked for this run now, rather than its schedule firing."""
+    detail = event.get("detail")
+    return isinstance(detail, dict) and detail.get("on_demand") is True
