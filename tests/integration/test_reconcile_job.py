@@ -100,6 +100,7 @@ def in_stripe(fake: FakeStripe, **fields: Any) -> dict[str, Any]:
 def store(aws: Aws, sub: dict[str, Any], version: int) -> None:
     """The state item billing keeps for ``sub``, as the processor writes it."""
     from billing.logic.state import subscription_state
+    from billing.logic.versions import version_key
 
     aws.table("billing").put_item(
         Item={
@@ -108,7 +109,8 @@ def store(aws: Aws, sub: dict[str, Any], version: int) -> None:
             "kind": "subscription",
             "id": sub["id"],
             "customer_id": sub["customer"],
-            "version": version,
+            "version": version_key(version, 3, "0" * 16),
+            "created": version,
             **subscription_state(sub),
         }
     )

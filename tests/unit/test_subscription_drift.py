@@ -47,7 +47,7 @@ class Repairs:
 
 
 def stored(sub: dict[str, Any], version: int = NOW - 3600) -> dict[str, Any]:
-    return {"id": sub["id"], "customer_id": sub["customer"], "version": version} | (
+    return {"id": sub["id"], "customer_id": sub["customer"], "created": version} | (
         subscription_state(sub)
     )
 

@@ -20,10 +20,9 @@ from botocore.exceptions import ClientError
 from billing.dal.event_log import status_update
 from billing.logic.history import CustomerHistory, HistoryEntry
 from billing.logic.movements import MrrChange
-from billing.logic.process import CommitPlan
+from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
 from cognitionos.dynamodb import is_condition_failure, plain
-from cognitionos.errors import Conflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -101,8 +100,12 @@ class BillingState:
 
     # --- writes --------------------------------------------------------------------------
 
-    def commit(self, plan: CommitPlan) -> bool:
-        """Write the plan and mark the event processed, atomically; False if it was already."""
+    def commit(self, plan: CommitPlan) -> CommitResult:
+        """Write the plan and mark the event processed, atomically.
+
+        ``"duplicate"``: the event was processed before; ``"state_moved"``: the stored state
+        is not at ``plan.state_guard`` any more. Nothing is written in either case.
+        """
         recorded_ms = int(time.time() * 1000)
         records = [self._record_put(r, recorded_ms) for r in plan.record_puts]
         records += [self._record_void(r, recorded_ms) for r in plan.record_voids]
@@ -126,14 +129,11 @@ class BillingState:
                 raise
             if reasons[-1].get("Code") == "ConditionalCheckFailed":
                 _require_logged(reasons[-1], plan.event_id)
-                return False
+                return "duplicate"
             if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-                raise Conflict(
-                    f"the stored version of {plan.state.kind if plan.state else 'an object'} "
-                    "changed while this event was applied; it will be retried"
-                ) from None
+                return "state_moved"
             raise
-        return True
+        return "committed"
 
     def mark_processed(self, event_id: str) -> bool:
         try:

@@ -9,7 +9,7 @@ change records are derived again (logic/movements.py), so a late event corrects 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from billing.logic.history import CustomerHistory
@@ -17,8 +17,10 @@ from billing.logic.movements import MrrChange, mrr_changes
 from billing.logic.state import HISTORY_KINDS, Kind, StateChange, change_from_object, state_change
 from billing.logic.versions import is_tie
 from billing.models.events import EventStatus, StripeEventEnvelope
+from cognitionos.errors import Conflict
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
+CommitResult = Literal["committed", "duplicate", "state_moved"]
 MAX_ERROR_LENGTH = 500
 
 
@@ -43,8 +45,8 @@ class BillingStore(Protocol):
 
     def history(self, customer_id: str) -> CustomerHistory: ...
 
-    def commit(self, plan: CommitPlan) -> bool:
-        """False if the event was processed before (nothing is written then)."""
+    def commit(self, plan: CommitPlan) -> CommitResult:
+        """Nothing is written unless ``"committed"``."""
         ...
 
     def mark_processed(self, event_id: str) -> bool: ...
@@ -104,8 +106,7 @@ def _apply_latest(
             return "duplicate"
     if stored is not None and change.version < stored:
         return "stale" if store.mark_processed(event.id) else "duplicate"
-    plan = CommitPlan(event.id, state=change, state_guard=stored)
-    return "applied" if store.commit(plan) else "duplicate"
+    return _commit(store, CommitPlan(event.id, state=change, state_guard=stored))
 
 
 def _apply_with_history(
@@ -140,9 +141,23 @@ def _apply_with_history(
         record_puts=puts,
         record_voids=voids,
     )
-    if not store.commit(plan):
+    return _commit(store, plan)
+
+
+def _commit(store: BillingStore, plan: CommitPlan) -> Outcome:
+    """Commit; if the stored state moved (say, written before histories were kept), decide
+    again against what is stored now, once."""
+    result = store.commit(plan)
+    if result == "state_moved" and plan.state is not None:
+        stored = store.stored_version(plan.state.kind, plan.state.object_id)
+        newer = stored is None or plan.state.version > stored
+        plan = replace(plan, state=plan.state if newer else None, state_guard=stored)
+        result = store.commit(plan)
+    if result == "state_moved":
+        raise Conflict("the stored state changed while this event was applied; it is retried")
+    if result == "duplicate":
         return "duplicate"
-    return "applied" if newer else "stale"
+    return "applied" if plan.state is not None else "stale"
 
 
 def _refetched(change: StateChange, event_type: str, stripe: StripeReader) -> StateChange:

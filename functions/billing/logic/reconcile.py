@@ -132,8 +132,9 @@ def repair_event(subscription: dict[str, Any], state: dict[str, Any], now: int) 
     """A synthetic ``customer.subscription.updated`` carrying Stripe's current object.
 
     Its id is a hash of the subscription id and the state it sets, so comparing again before
-    it is applied finds the same logged event (and records no second repair). ``created`` is when the comparison began, before
-    Stripe's list was read: a real event about a later change is newer and wins.
+    it is applied finds the same logged event (and records no second repair). ``created`` is
+    when the comparison began, before Stripe's list was read: a real event about a later
+    change is newer and wins.
     """
     fingerprint = json.dumps([subscription["id"], state], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
@@ -167,7 +168,7 @@ def compare_subscriptions(
         compared += 1
         seen.add(subscription["id"])
         current = stored.get(subscription["id"])
-        if current is not None and int(current.get("version") or 0) >= now:
+        if current is not None and int(current.get("created") or 0) >= now:
             newer_locally += 1
             continue
         expected = subscription_state(subscription)
