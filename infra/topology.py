@@ -277,6 +277,7 @@ FUNCTIONS: tuple[Function, ...] = (
         consumes=BILLING_EVENTS,
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
+        secrets=(STRIPE_API_KEY,),  # optional: re-fetch an object to break a tie
         timeout_s=30,
         pii="write",  # customers' email and name, from Stripe customer events
     ),

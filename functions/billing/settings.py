@@ -16,6 +16,8 @@ class IngestSettings(FunctionSettings):
 
 class ProcessSettings(FunctionSettings):
     billing_table: str
+    stripe_api_key_secret_id: str  # optional key: re-fetches an object to break a tie
+    stripe_api_base: str | None = None
 
 
 class BillingApiSettings(ApiKeyAuthSettings):

@@ -22,6 +22,7 @@ from billing.logic.history import CustomerHistory, HistoryEntry
 from billing.logic.movements import MrrChange
 from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
+from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import is_condition_failure, plain
 
 if TYPE_CHECKING:
@@ -172,14 +173,18 @@ class BillingState:
         return {"TableName": self._table.name, "Item": item, **condition}
 
     def _encrypted(self, change: StateChange) -> dict[str, str]:
-        """Personal fields, encrypted per subject; never stored when no keyring is set."""
+        """Personal fields, encrypted with the subject's key. Never stored in plaintext: with
+        no keyring, or once the subject was erased (GDPR), they are not stored at all."""
         if not change.personal or self._encryptor is None:
             return {}
         subject = change.customer_id or change.object_id
-        return {
-            f"{name}_enc": self._encryptor.encrypt(subject, name, value)
-            for name, value in change.personal.items()
-        }
+        try:
+            return {
+                f"{name}_enc": self._encryptor.encrypt(subject, name, value)
+                for name, value in change.personal.items()
+            }
+        except SubjectErased:
+            return {}
 
     def _history_put(self, change: StateChange) -> dict[str, Any]:
         assert change.customer_id is not None

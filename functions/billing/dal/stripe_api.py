@@ -74,3 +74,16 @@ def stripe_api_from_secret(secret_id: str, api_base: str | None = None) -> Strip
     """The client for the key stored in ``secret_id``, or None while no key is configured."""
     api_key = str(parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_S))
     return stripe_api(api_key, api_base) if is_api_key(api_key) else None
+
+
+class ConfiguredStripeReader:
+    """Reads objects through the key in the ``stripe-api-key`` secret, looked up only when a
+    read is needed (a tie to break); None while no key is configured."""
+
+    def __init__(self, secret_id: str, api_base: str | None = None) -> None:
+        self._secret_id = secret_id
+        self._api_base = api_base
+
+    def retrieve(self, kind: StripeObjectKind, object_id: str) -> dict[str, Any] | None:
+        api = stripe_api_from_secret(self._secret_id, self._api_base)
+        return api.retrieve(kind, object_id) if api is not None else None

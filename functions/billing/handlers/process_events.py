@@ -11,10 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.dal.billing_state import BillingState
 from billing.dal.event_log import EventLog
+from billing.dal.stripe_api import ConfiguredStripeReader
 from billing.logic.process import apply_event
 from billing.logic.webhook import envelope_from
 from billing.settings import process_settings
 from cognitionos.aws import dynamodb_table
+from cognitionos.crypto import subject_keyring
 from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 OUTCOME_METRICS = {
@@ -30,8 +32,14 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 def apply_record(record: SQSRecord) -> None:
     event = envelope_from(json.loads(record.body))
-    table = dynamodb_table(process_settings().billing_table)
-    outcome = apply_event(event, EventLog(table), BillingState(table))
+    settings = process_settings()
+    table = dynamodb_table(settings.billing_table)
+    outcome = apply_event(
+        event,
+        EventLog(table),
+        BillingState(table, subject_keyring()),
+        ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base),
+    )
     logger.info(
         "stripe event applied",
         extra={"stripe_event_id": event.id, "stripe_event_type": event.type, "outcome": outcome},

@@ -20,6 +20,8 @@ from billing.models.events import EventStatus, StripeEventEnvelope
 from cognitionos.errors import Conflict
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
+RefetchableKind = Literal["customer", "subscription", "invoice"]
+REFETCHABLE: frozenset[Kind] = frozenset({"customer", "subscription", "invoice"})
 CommitResult = Literal["committed", "duplicate", "state_moved"]
 MAX_ERROR_LENGTH = 500
 
@@ -53,7 +55,9 @@ class BillingStore(Protocol):
 
 
 class StripeReader(Protocol):
-    def retrieve(self, kind: Kind, object_id: str) -> dict[str, Any]: ...
+    def retrieve(self, kind: RefetchableKind, object_id: str) -> dict[str, Any] | None:
+        """Stripe's current object; None when no API key is configured."""
+        ...
 
 
 class FollowUp(Protocol):
@@ -100,7 +104,7 @@ def _apply_latest(
         store.mark_processed(event.id)
         return "duplicate"
     if stored is not None and stripe is not None and is_tie(stored, change.version):
-        change = _refetched(change, event.type, stripe)
+        change = _refetched(change, event.type, stripe) or change
         if stored == change.version:
             store.mark_processed(event.id)
             return "duplicate"
@@ -127,7 +131,9 @@ def _apply_with_history(
     # Only a tie in the newest second is re-fetched: Stripe's current object is then the
     # truth for that second. A tie further back keeps the precedence order.
     if stripe is not None and newest_known is not None and is_tie(newest_known, change.version):
-        new.append(_refetched(change, event.type, stripe))
+        refetched = _refetched(change, event.type, stripe)
+        if refetched is not None and refetched.version not in known:
+            new.append(refetched)
     updated = history.with_versions(new)
     records = mrr_changes(customer_id, updated.subscription_versions(), updated.discount_versions())
     puts, voids = history.record_diff(records)
@@ -160,7 +166,12 @@ def _commit(store: BillingStore, plan: CommitPlan) -> Outcome:
     return "applied" if plan.state is not None else "stale"
 
 
-def _refetched(change: StateChange, event_type: str, stripe: StripeReader) -> StateChange:
-    """Stripe's current object stands for the version at the tied second."""
-    current = stripe.retrieve(change.kind, change.object_id)
+def _refetched(change: StateChange, event_type: str, stripe: StripeReader) -> StateChange | None:
+    """Stripe's current object, standing for the version at the tied second; None when it
+    cannot be read (no API key, or a kind Stripe's API cannot retrieve by id here)."""
+    if change.kind not in REFETCHABLE:
+        return None
+    current = stripe.retrieve(change.kind, change.object_id)  # type: ignore[arg-type]
+    if current is None:
+        return None
     return change_from_object(change.kind, current, change.created, event_type, refetched=True)
