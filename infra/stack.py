@@ -11,6 +11,7 @@ from infra import topology
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
 from infra.constructs.data import Data
+from infra.constructs.email import DEFAULT_SENDER, Email
 from infra.constructs.functions import Functions
 from infra.constructs.layers import Layers
 from infra.constructs.naming import pascal
@@ -41,6 +42,9 @@ class CognitionOSStack(Stack):
         self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
         self.queues = Queues(self, "Queues", key=key, alarms=self.alarms)
         self.secrets = Secrets(self, "Secrets", key=key)
+        self.email = Email(
+            self, "Email", sender=self.node.try_get_context("emailSender") or DEFAULT_SENDER
+        )
         self.layers = Layers(self, "Layers")
         self.functions = Functions(
             self,
@@ -50,6 +54,7 @@ class CognitionOSStack(Stack):
                 tables=self.data.tables,
                 queues=self.queues.queues,
                 secrets=self.secrets.secrets,
+                email=self.email,
             ),
             layers=self.layers,
             tracing=_flag(self.node.try_get_context("tracing")),
@@ -88,6 +93,12 @@ class CognitionOSStack(Stack):
                 value=self.data.tables[table.name].table_name,
                 description=f"DynamoDB table {table.name}",
             )
+        CfnOutput(
+            self,
+            "EmailSender",
+            value=self.email.sender,
+            description="From address of customer emails; verify it (or its domain) in SES",
+        )
         CfnOutput(
             self,
             "AlarmTopicArn",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from pydantic import Field
+
 from cognitionos.http import ApiKeyAuthSettings
 from cognitionos.settings import FunctionSettings, load_settings
 
@@ -47,3 +49,26 @@ def api_settings() -> BillingApiSettings:
 @functools.cache
 def reconcile_settings() -> ReconcileSettings:
     return load_settings(ReconcileSettings)
+
+
+class DunningEmailSettings(FunctionSettings):
+    """What a function that runs dunning needs besides the billing table: the sender, the
+    three SES templates and the Stripe key the recipient directory reads emails with."""
+
+    billing_table: str
+    # A bare address: the IAM policy allows exactly this From address (ses:FromAddress).
+    email_sender: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    dunning_payment_failed_email_template: str
+    dunning_reminder_email_template: str
+    dunning_final_notice_email_template: str
+    stripe_api_key_secret_id: str
+    stripe_api_base: str | None = None
+
+
+class DunningJobSettings(DunningEmailSettings):
+    pass
+
+
+@functools.cache
+def dunning_job_settings() -> DunningJobSettings:
+    return load_settings(DunningJobSettings)
