@@ -17,6 +17,7 @@ class FakeStripe:
     """Holds the events Stripe would list and every request the SDK made."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> Customer
     undelivered: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, dict[str, list[str]], str]] = field(default_factory=list)
     url: str = ""
@@ -56,8 +57,11 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             fake.requests.append(("GET", parts.path, query, self.headers.get("Authorization", "")))
+            customer_id = parts.path.removeprefix("/v1/customers/")
             if parts.path == "/v1/events":
                 self._answer(200, fake.list_events(query))
+            elif parts.path.startswith("/v1/customers/") and customer_id in fake.customers:
+                self._answer(200, fake.customers[customer_id])
             else:
                 self._answer(
                     404, {"error": {"type": "invalid_request_error", "message": "no such path"}}
