@@ -11,6 +11,7 @@ from infra import topology
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
 from infra.constructs.data import Data
+from infra.constructs.email import DEFAULT_SENDER, Email
 from infra.constructs.functions import Functions
 from infra.constructs.layers import Layers
 from infra.constructs.naming import pascal
@@ -41,6 +42,9 @@ class CognitionOSStack(Stack):
         self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
         self.queues = Queues(self, "Queues", key=key, alarms=self.alarms)
         self.secrets = Secrets(self, "Secrets", key=key)
+        self.email = Email(
+            self, "Email", sender=self.node.try_get_context("emailSender") or DEFAULT_SENDER
+        )
         self.layers = Layers(self, "Layers")
         self.functions = Functions(
             self,
@@ -51,6 +55,7 @@ class CognitionOSStack(Stack):
                 queues=self.queues.queues,
                 secrets=self.secrets.secrets,
                 keys=self.data.keys,
+                email=self.email,
             ),
             layers=self.layers,
             tracing=_flag(self.node.try_get_context("tracing")),
@@ -96,6 +101,12 @@ class CognitionOSStack(Stack):
                 value=self.data.keys[key.name].key_arn,
                 description=key.description,
             )
+        CfnOutput(
+            self,
+            "EmailSender",
+            value=self.email.sender,
+            description="From address of customer emails; verify it (or its domain) in SES",
+        )
         CfnOutput(
             self,
             "AlarmTopicArn",

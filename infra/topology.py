@@ -104,6 +104,28 @@ class Key:
 PersonalData = Literal["none", "read", "write"]
 
 
+@dataclass(frozen=True)
+class EmailTemplate:
+    """An SES email template (Handlebars ``{{placeholders}}``), created by the stack and the
+    local runner; a function that ``emails`` it may send it from the configured sender."""
+
+    name: str
+    subject: str
+    text: str
+    html: str
+
+    @property
+    def env_var(self) -> str:
+        return _env_name(self.name, "EMAIL_TEMPLATE")
+
+    def physical_name(self, prefix: str) -> str:
+        return f"{prefix}-{self.name}"
+
+
+# The From address of every email, set per deployment (CDK context ``emailSender``; the local
+# runner's COGNITION_EMAIL_SENDER); a function that ``emails`` gets it in this variable.
+EMAIL_SENDER_ENV = "EMAIL_SENDER"
+
 Auth = Literal["api_key", "stripe_signature", "none"]
 
 
@@ -146,6 +168,7 @@ class Function:
     schedule: Schedule | None = None
     invokes: tuple[str, ...] = field(default=())  # job names this function may run synchronously
     pii: PersonalData = "none"
+    emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
 
     @property
     def context(self) -> str:
@@ -179,9 +202,9 @@ class Function:
     def tables(self) -> tuple[Table, ...]:
         return tuple(dict.fromkeys(self.table_reads + self.table_writes))
 
-    def resource_env(self) -> dict[str, Table | Queue | Secret | Key]:
+    def resource_env(self) -> dict[str, Table | Queue | Secret | Key | EmailTemplate]:
         """Environment variable -> the resource whose name/URL/ARN it carries."""
-        env: dict[str, Table | Queue | Secret | Key] = {}
+        env: dict[str, Table | Queue | Secret | Key | EmailTemplate] = {}
         for table in self.tables:
             env[table.env_var] = table
         for queue in self.sends_to:
@@ -190,6 +213,8 @@ class Function:
             env[secret.env_var] = secret
         for key in self.keys:
             env[key.env_var] = key
+        for template in self.emails:
+            env[template.env_var] = template
         return env
 
     def static_env(self) -> dict[str, str]:
@@ -206,7 +231,9 @@ BILLING_TABLE = Table(
     "billing",
     indexes=(
         # event log by status (gsi1pk = "EVENTS#<status>") and all events (gsi2pk = "EVENTS"),
-        # both sorted by "<created>#<event id>"; gsi3 lists a customer's items.
+        # both sorted by "<created>#<event id>"; gsi3 lists a customer's items. Dunning cases:
+        # gsi1pk = "DUNNING" sorted by "<status>#<opened>#<invoice>", gsi2pk =
+        # "DUNNING#SUBSCRIPTION#<id>" (a subscription's cases).
         Index("gsi1", "gsi1pk", "gsi1sk"),
         Index("gsi2", "gsi2pk", "gsi2sk"),
         Index("gsi3", "gsi3pk", "gsi3sk"),
@@ -253,6 +280,61 @@ PII_BLIND_INDEX_KEY = Secret(
 )
 SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY)
 
+# --- email templates ----------------------------------------------------------------------
+
+_DUNNING_FOOTER = (
+    "You can pay the invoice or update your payment method here: {{invoice_url}}\n\n"
+    "If you have already paid, please ignore this message."
+)
+DUNNING_PAYMENT_FAILED_EMAIL = EmailTemplate(
+    "dunning-payment-failed",
+    subject="Your payment of {{amount}} {{currency}} failed",
+    text=(
+        "We could not collect your payment of {{amount}} {{currency}} (attempt {{attempt}}).\n"
+        "{{#if next_attempt}}We will try again on {{next_attempt}}.{{else}}"
+        "We will not retry automatically.{{/if}}\n\n" + _DUNNING_FOOTER
+    ),
+    html=(
+        "<p>We could not collect your payment of {{amount}} {{currency}} "
+        "(attempt {{attempt}}).</p><p>{{#if next_attempt}}We will try again on "
+        "{{next_attempt}}.{{else}}We will not retry automatically.{{/if}}</p>"
+        '<p><a href="{{invoice_url}}">Pay the invoice or update your payment method</a></p>'
+    ),
+)
+DUNNING_REMINDER_EMAIL = EmailTemplate(
+    "dunning-reminder",
+    subject="We will retry your payment of {{amount}} {{currency}} on {{next_attempt}}",
+    text=(
+        "Your invoice of {{amount}} {{currency}} is still unpaid. We will retry the payment "
+        "on {{next_attempt}}.\n\n" + _DUNNING_FOOTER
+    ),
+    html=(
+        "<p>Your invoice of {{amount}} {{currency}} is still unpaid. We will retry the "
+        "payment on {{next_attempt}}.</p>"
+        '<p><a href="{{invoice_url}}">Pay the invoice or update your payment method</a></p>'
+    ),
+)
+DUNNING_FINAL_NOTICE_EMAIL = EmailTemplate(
+    "dunning-final-notice",
+    subject="Final notice: your invoice of {{amount}} {{currency}} is unpaid",
+    text=(
+        "We tried {{attempt}} times to collect your invoice of {{amount}} {{currency}} and "
+        "will not retry automatically. Please pay it to keep your subscription.\n\n"
+        + _DUNNING_FOOTER
+    ),
+    html=(
+        "<p>We tried {{attempt}} times to collect your invoice of {{amount}} {{currency}} "
+        "and will not retry automatically. Please pay it to keep your subscription.</p>"
+        '<p><a href="{{invoice_url}}">Pay the invoice</a></p>'
+    ),
+)
+DUNNING_EMAILS = (
+    DUNNING_PAYMENT_FAILED_EMAIL,
+    DUNNING_REMINDER_EMAIL,
+    DUNNING_FINAL_NOTICE_EMAIL,
+)
+EMAIL_TEMPLATES = DUNNING_EMAILS
+
 # Every /v1 function checks API keys itself (kernel auth): it reads the key table and pepper.
 API_KEY_AUTH_TABLES = (API_KEYS_TABLE,)
 API_KEY_AUTH_SECRETS = (API_KEY_PEPPER,)
@@ -277,7 +359,8 @@ FUNCTIONS: tuple[Function, ...] = (
         consumes=BILLING_EVENTS,
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
-        secrets=(STRIPE_API_KEY,),  # optional: re-fetch an object to break a tie
+        secrets=(STRIPE_API_KEY,),  # optional: re-fetch a tied object, a customer's email
+        emails=DUNNING_EMAILS,  # the payment-failed notice
         timeout_s=30,
         pii="write",  # customers' email and name, from Stripe customer events
     ),
@@ -288,6 +371,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(
             Route("GET", "/v1/billing/events"),
             Route("GET", "/v1/billing/events/{event_id}"),
+            Route("GET", "/v1/billing/dunning"),
         ),
         reads=(BILLING_TABLE, *API_KEY_AUTH_TABLES),
         secrets=API_KEY_AUTH_SECRETS,
@@ -316,6 +400,19 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=30,
     ),
     Function(
+        "billing-dunning",
+        handler="billing.handlers.dunning_job.lambda_handler",
+        description="Dunning: payment reminders before each retry and a final notice",
+        job="dunning",
+        schedule=Schedule("rate(1 hour)"),
+        reads=(BILLING_TABLE,),
+        writes=(BILLING_TABLE,),
+        secrets=(STRIPE_API_KEY,),  # a customer's email when billing has none stored yet
+        emails=DUNNING_EMAILS,
+        pii="read",  # customers' encrypted emails
+        timeout_s=300,
+    ),
+    Function(
         "platform-api",
         handler="platform_api.handlers.api.lambda_handler",
         description="Health, API keys, on-demand jobs, OpenAPI and Swagger UI",
@@ -331,7 +428,7 @@ FUNCTIONS: tuple[Function, ...] = (
         reads=(API_KEYS_TABLE,),
         writes=(API_KEYS_TABLE,),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile",),
+        invokes=("billing-reconcile", "dunning"),
         timeout_s=29,
     ),
 )
@@ -348,3 +445,8 @@ def jobs() -> dict[str, Function]:
 
 def routes() -> list[tuple[Route, Function]]:
     return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
+
+
+def email_templates(functions: tuple[Function, ...]) -> tuple[EmailTemplate, ...]:
+    """Every template some function sends, once each, in declaration order."""
+    return tuple(dict.fromkeys(t for fn in functions for t in fn.emails))

@@ -86,6 +86,12 @@ def invoice(
     }
 
 
+def customer(
+    customer_id: str = "cus_1", email: str | None = "jenny.rosen@example.com"
+) -> dict[str, Any]:
+    return {"id": customer_id, "object": "customer", "email": email, "name": "Jenny Rosen"}
+
+
 def stripe_event(
     event_type: str, obj: dict[str, Any], created: int | None = None, event_id: str | None = None
 ) -> dict[str, Any]:

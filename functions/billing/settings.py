@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from pydantic import Field
+
 from cognitionos.http import ApiKeyAuthSettings
 from cognitionos.settings import FunctionSettings, load_settings
 
@@ -12,12 +14,6 @@ class IngestSettings(FunctionSettings):
     billing_table: str
     billing_events_queue_url: str
     stripe_webhook_secret_id: str
-
-
-class ProcessSettings(FunctionSettings):
-    billing_table: str
-    stripe_api_key_secret_id: str  # optional key: re-fetches an object to break a tie
-    stripe_api_base: str | None = None
 
 
 class BillingApiSettings(ApiKeyAuthSettings):
@@ -60,3 +56,30 @@ def reconcile_settings() -> ReconcileSettings:
 @functools.cache
 def usage_report_settings() -> UsageReportSettings:
     return load_settings(UsageReportSettings)
+
+
+class DunningEmailSettings(FunctionSettings):
+    """What a function that runs dunning needs besides the billing table: the sender, the
+    three SES templates and the Stripe key the recipient directory reads emails with."""
+
+    billing_table: str
+    # A bare address: the IAM policy allows exactly this From address (ses:FromAddress).
+    email_sender: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    dunning_payment_failed_email_template: str
+    dunning_reminder_email_template: str
+    dunning_final_notice_email_template: str
+    stripe_api_key_secret_id: str
+    stripe_api_base: str | None = None
+
+
+class DunningJobSettings(DunningEmailSettings):
+    pass
+
+
+class ProcessSettings(DunningEmailSettings):
+    """The processor also re-fetches a tied object with the (optional) Stripe key."""
+
+
+@functools.cache
+def dunning_job_settings() -> DunningJobSettings:
+    return load_settings(DunningJobSettings)

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra import topology
 from infra.constructs import policies
+from infra.constructs.email import Email
 from infra.constructs.layers import ARCHITECTURE, NO_BYTECODE, ROOT, RUNTIME, Layers
 from infra.constructs.nag import acknowledge
 from infra.constructs.naming import pascal
@@ -146,9 +147,18 @@ class Functions(Construct):
                 env[var] = self._resources.queues[resource.name].queue_url
             elif isinstance(resource, topology.Key):
                 env[var] = self._resources.keys[resource.name].key_arn
+            elif isinstance(resource, topology.EmailTemplate):
+                env[var] = self._email().templates[resource.name].ref
             else:
                 env[var] = self._resources.secrets[resource.name].secret_arn
+        if fn.emails:
+            env[topology.EMAIL_SENDER_ENV] = self._email().sender
         return env
+
+    def _email(self) -> Email:
+        if self._resources.email is None:
+            raise ValueError("a function sends email but the stack has no Email construct")
+        return self._resources.email
 
     def _event_source(
         self, fn: topology.Function, queue: topology.Queue

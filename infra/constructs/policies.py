@@ -18,6 +18,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
 from infra import topology
+from infra.constructs.email import Email
 from infra.constructs.naming import pascal
 
 READ_ACTIONS = (
@@ -54,6 +55,7 @@ SUBJECT_CONTEXT_ONLY = {
 }
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 INVOKE_ACTIONS = ("lambda:InvokeFunction",)
+EMAIL_ACTIONS = ("ses:SendTemplatedEmail",)
 # X-Ray has no resource-level permissions: these two actions only ever take "*".
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
@@ -67,6 +69,7 @@ class Resources:
     queues: Mapping[str, sqs.IQueue]
     secrets: Mapping[str, secretsmanager.ISecret]
     keys: Mapping[str, kms.IKey] = field(default_factory=dict)
+    email: Email | None = None
 
 
 def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.PolicyStatement:
@@ -111,10 +114,25 @@ def statements(
     for secret in fn.all_secrets:
         arn = resources.secrets[secret.name].secret_arn
         found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
+    if fn.emails:
+        found.append(send_email(fn, resources))
     if touches_encrypted_resources(fn):
         found.append(_allow("UseStackKey", KMS_ACTIONS, [resources.key.key_arn]))
     found.extend(_use_key(key, fn, resources) for key in fn.keys)
     return found
+
+
+def send_email(fn: topology.Function, resources: Resources) -> iam.PolicyStatement:
+    """Its templates, sent as the configured sender only (through its address or domain)."""
+    if resources.email is None:
+        raise ValueError(f"{fn.name} sends email but the stack has no Email construct")
+    email = resources.email
+    return iam.PolicyStatement(
+        sid="SendEmail",
+        actions=list(EMAIL_ACTIONS),
+        resources=[*email.identity_arns(), *(email.template_arn(t.name) for t in fn.emails)],
+        conditions={"StringEquals": {"ses:FromAddress": email.sender}},
+    )
 
 
 def invoke(fn: topology.Function, targets: Mapping[str, lambda_.IFunction]) -> iam.PolicyStatement:

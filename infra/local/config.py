@@ -37,6 +37,8 @@ RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY"})
 FUNCTION_DEFAULTS = {"COGNITION_ALLOW_LOOPBACK_TARGETS": "1"}
 
 DEFAULT_PORT = 3000
+# The local From address of customer emails; the runner verifies it in moto's SES.
+DEFAULT_EMAIL_SENDER = "billing@cognitionos.local"
 DEFAULT_RETRY_DELAY_S = 1
 STRIPE_API_KEY_UNSET = "unset"
 _ALNUM = string.ascii_letters + string.digits
@@ -74,6 +76,7 @@ class LocalConfig:
     webhook_secret: str = field(default_factory=lambda: f"whsec_{random_alnum(32)}")
     admin_key: str | None = None  # None: generate one
     stripe_api_key: str = STRIPE_API_KEY_UNSET
+    email_sender: str = DEFAULT_EMAIL_SENDER
     retry_delay_s: int = DEFAULT_RETRY_DELAY_S
     function_env: Mapping[str, str] = field(default_factory=lambda: dict(FUNCTION_DEFAULTS))
     prefix: str = PREFIX
@@ -93,6 +96,7 @@ class LocalConfig:
             webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{random_alnum(32)}",
             admin_key=_admin_key(env.get("COGNITION_ADMIN_API_KEY")),
             stripe_api_key=env.get("STRIPE_API_KEY") or STRIPE_API_KEY_UNSET,
+            email_sender=_email_sender(env.get("COGNITION_EMAIL_SENDER")),
             retry_delay_s=_non_negative_int(
                 "COGNITION_LOCAL_RETRY_DELAY_S",
                 env.get("COGNITION_LOCAL_RETRY_DELAY_S", str(DEFAULT_RETRY_DELAY_S)),
@@ -126,6 +130,17 @@ def _non_negative_int(name: str, raw: str) -> int:
     if not raw.strip().isdigit():
         raise ConfigError(f"{name} must be a whole number of seconds (0 or more), got {raw!r}")
     return int(raw)
+
+
+def _email_sender(raw: str | None) -> str:
+    if not raw:
+        return DEFAULT_EMAIL_SENDER
+    if raw.count("@") != 1 or any(c.isspace() or c in "<>" for c in raw):
+        raise ConfigError(
+            f"COGNITION_EMAIL_SENDER must be a bare email address (billing@example.org), "
+            f"got {raw!r}"
+        )
+    return raw
 
 
 def _admin_key(raw: str | None) -> str | None:

@@ -14,7 +14,7 @@ import os
 from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LocalConfig, TopologyModule
 from infra.local.provision import Resources
 from infra.local.worker_main import WorkerSpec
-from infra.topology import RUNTIME, Function, Key, Queue, Table
+from infra.topology import EMAIL_SENDER_ENV, RUNTIME, EmailTemplate, Function, Key, Queue, Table
 
 
 def local_name(fn: Function, config: LocalConfig) -> str:
@@ -66,8 +66,12 @@ def function_env(
             env[var] = resources.queue_urls[resource.name]
         elif isinstance(resource, Key):
             env[var] = resources.keys[resource.name]
+        elif isinstance(resource, EmailTemplate):
+            env[var] = resources.email_templates[resource.name]
         else:
             env[var] = resources.secret_arns[resource.name]
+    if fn.emails:
+        env[EMAIL_SENDER_ENV] = resources.email_sender
     if fn.invokes:
         env["JOB_FUNCTIONS"] = json.dumps({job: jobs[job] for job in fn.invokes})
     return env

@@ -15,7 +15,7 @@ from infra.local.config import (
     TopologyModule,
     random_alnum,
 )
-from infra.topology import Queue, Secret, Table
+from infra.topology import Queue, Secret, Table, email_templates
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -43,6 +43,8 @@ class Resources:
     dlq_urls: dict[str, str] = field(default_factory=dict)
     secret_arns: dict[str, str] = field(default_factory=dict)
     secret_values: dict[str, str] = field(default_factory=dict)
+    email_templates: dict[str, str] = field(default_factory=dict)
+    email_sender: str = ""
 
 
 class Aws:
@@ -72,6 +74,9 @@ class Aws:
     def kms(self) -> Any:
         return self.session.client("kms", endpoint_url=self.endpoint_url)
 
+    def ses(self) -> Any:
+        return self.session.client("ses", endpoint_url=self.endpoint_url)
+
 
 def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
     resources = Resources()
@@ -96,7 +101,25 @@ def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resour
         )
         resources.secret_arns[secret.name] = created["ARN"]
         resources.secret_values[secret.name] = value
+    create_email(aws.ses(), topology, config, resources)
     return resources
+
+
+def create_email(ses: Any, topology: TopologyModule, config: LocalConfig, out: Resources) -> None:
+    """The SES templates the functions send, and the sender as a verified identity."""
+    ses.verify_email_identity(EmailAddress=config.email_sender)
+    out.email_sender = config.email_sender
+    for template in email_templates(topology.FUNCTIONS):
+        name = template.physical_name(config.prefix)
+        ses.create_template(
+            Template={
+                "TemplateName": name,
+                "SubjectPart": template.subject,
+                "TextPart": template.text,
+                "HtmlPart": template.html,
+            }
+        )
+        out.email_templates[template.name] = name
 
 
 def secret_value(secret: Secret, config: LocalConfig) -> str:

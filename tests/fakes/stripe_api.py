@@ -19,10 +19,10 @@ class FakeStripe:
     """Holds the events and objects Stripe would serve and every request the SDK made."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> Customer
     undelivered: set[str] = field(default_factory=set)
     # Objects by id, as GET /v1/<kind>s/{id} answers them; subscriptions list in this order.
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]], str]] = field(default_factory=list)
     url: str = ""

@@ -49,11 +49,18 @@ def test_a_function_gets_its_settings_from_the_environment(
             construct = stack.data.tables[resource.name]  # Ref: the table name
         elif isinstance(resource, topology.Queue):
             construct = stack.queues.queues[resource.name]  # Ref: the queue URL
+        elif isinstance(resource, topology.EmailTemplate):
+            construct = stack.email.templates[resource.name]  # Ref: the template name
         else:
             construct = stack.secrets.secrets[resource.name]  # Ref: the secret ARN
         assert env[var] == {"Ref": synth.id(construct)}, var
+    if fn.emails:
+        assert env[topology.EMAIL_SENDER_ENV] == stack.email.sender
     declared = {*fn.static_env(), *fn.resource_env(), "POWERTOOLS_TRACE_DISABLED"}
-    assert set(env) - declared == ({"JOB_FUNCTIONS"} if fn.invokes else set())
+    expected_extra = {"JOB_FUNCTIONS"} if fn.invokes else set()
+    if fn.emails:
+        expected_extra.add(topology.EMAIL_SENDER_ENV)
+    assert set(env) - declared == expected_extra
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)

@@ -44,6 +44,8 @@ PII_KEY_ACTIONS = {
 }
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 INVOKE = {"lambda:InvokeFunction"}
+EMAIL = {"ses:SendTemplatedEmail"}
+SES_ARN = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>"
 
 
 def statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
@@ -70,7 +72,12 @@ def granted(synth: Synth, role_id: str) -> dict[str, set[str]]:
         assert "NotAction" not in statement and "NotResource" not in statement
         for action in as_list(statement["Action"]):
             for resource in as_list(statement["Resource"]):
-                grants[action] |= refs(resource) or {resource}
+                ids = refs(resource)
+                # An ARN built from pseudo parameters (SES identities, templates) is compared
+                # as rendered text: its only references are account, region and partition.
+                if any(i.startswith("AWS::") for i in ids):
+                    ids = {render(resource)}
+                grants[action] |= ids or {resource}
     return dict(grants)
 
 
@@ -111,6 +118,13 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     if declared_reads(fn) or declared_writes(fn) or fn.sends_to or fn.consumes or fn.secrets:
         allow(KMS, {synth.id(stack.data.key)})
     allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})
+    if fn.emails:
+        sender = stack.email.sender
+        domain = sender.split("@")[1]
+        templates = {
+            f"{SES_ARN}:template/<{synth.id(stack.email.templates[t.name])}>" for t in fn.emails
+        }
+        allow(EMAIL, {f"{SES_ARN}:identity/{sender}", f"{SES_ARN}:identity/{domain}", *templates})
     jobs = topology.jobs()
     allow(INVOKE, {synth.id(stack.functions.functions[jobs[j].name]) for j in fn.invokes})
     return {action: ids for action, ids in grants.items() if ids}
@@ -169,6 +183,20 @@ def test_only_declared_producers_can_send(synth: Synth, fn: topology.Function) -
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
 def test_only_declared_job_runners_can_invoke(synth: Synth, fn: topology.Function) -> None:
     assert ("lambda:InvokeFunction" in granted(synth, role_id(synth, fn))) == bool(fn.invokes)
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_email_is_sent_only_from_the_configured_sender(synth: Synth, fn: topology.Function) -> None:
+    found = [
+        s
+        for s in statements(synth, role_id(synth, fn))
+        if any(a.startswith("ses:") for a in as_list(s["Action"]))
+    ]
+    assert len(found) == (1 if fn.emails else 0)
+    for statement in found:
+        assert statement["Condition"] == {
+            "StringEquals": {"ses:FromAddress": synth.stack.email.sender}
+        }
 
 
 def test_no_role_uses_a_managed_policy_or_a_wildcard(synth: Synth) -> None:

@@ -56,6 +56,15 @@ class BillingState:
         item = self._table.get_item(Key=state_key(kind, object_id)).get("Item")
         return plain(item) if item else None
 
+    def status_of(self, subscription_id: str) -> str | None:
+        item = self._table.get_item(
+            Key=state_key("subscription", subscription_id),
+            ConsistentRead=True,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        ).get("Item")
+        return str(item["status"]) if item and item.get("status") else None
+
     def stored_version(self, kind: Kind, object_id: str) -> str | None:
         item = self._table.get_item(
             Key=state_key(kind, object_id), ConsistentRead=True, ProjectionExpression="version"

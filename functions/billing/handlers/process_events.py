@@ -10,8 +10,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.dal.billing_state import BillingState
+from billing.dal.dunning import dunning_service
 from billing.dal.event_log import EventLog
 from billing.dal.stripe_api import ConfiguredStripeReader
+from billing.logic.follow_ups import DunningFollowUp
 from billing.logic.process import apply_event
 from billing.logic.webhook import envelope_from
 from billing.settings import process_settings
@@ -26,6 +28,7 @@ OUTCOME_METRICS = {
     "ignored": "StripeEventsIgnored",
 }
 
+
 # A failed record only holds back later records of its own group (customer), not the batch.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
@@ -34,11 +37,13 @@ def apply_record(record: SQSRecord) -> None:
     event = envelope_from(json.loads(record.body))
     settings = process_settings()
     table = dynamodb_table(settings.billing_table)
+    state = BillingState(table, subject_keyring())
     outcome = apply_event(
         event,
         EventLog(table),
-        BillingState(table, subject_keyring()),
+        state,
         ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base),
+        follow_ups=(DunningFollowUp(dunning_service(table, settings), state),),
     )
     logger.info(
         "stripe event applied",

@@ -64,7 +64,9 @@ class FollowUp(Protocol):
     """A side effect (e.g. dunning) run after every delivery of an event, even a duplicate:
     it must be idempotent itself, so a crash after the commit never loses it."""
 
-    def __call__(self, event: StripeEventEnvelope, change: StateChange) -> None: ...
+    def __call__(
+        self, event: StripeEventEnvelope, change: StateChange, outcome: Outcome
+    ) -> None: ...
 
 
 def apply_event(
@@ -86,7 +88,7 @@ def apply_event(
         else:
             outcome = _apply_latest(event, change, store, stripe)
         for follow_up in follow_ups:
-            follow_up(event, change)
+            follow_up(event, change, outcome)
     except Exception as exc:
         log.mark(event.id, "failed", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
         raise

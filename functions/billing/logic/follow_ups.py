@@ -1,0 +1,43 @@
+"""What else an applied event sets off, after its state is committed: dunning.
+
+A follow-up runs on every delivery of an event, a redelivered duplicate included, so a crash
+between the commit and the follow-up never loses it; each one is idempotent itself.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from billing.logic import dunning
+from billing.logic.dunning_service import Dunning
+from billing.logic.process import Outcome
+from billing.logic.state import StateChange
+from billing.models.events import StripeEventEnvelope
+
+
+class SubscriptionStatuses(Protocol):
+    def status_of(self, subscription_id: str) -> str | None: ...
+
+
+class DunningFollowUp:
+    def __init__(self, service: Dunning, subscriptions: SubscriptionStatuses) -> None:
+        self._dunning = service
+        self._subscriptions = subscriptions
+
+    def __call__(self, event: StripeEventEnvelope, change: StateChange, outcome: Outcome) -> None:
+        if change.kind == "invoice":
+            self._on_invoice(event, change)
+        elif change.kind == "subscription" and outcome != "stale":
+            status = change.attributes.get("status")
+            if status in dunning.ENDED_STATUSES:
+                self._dunning.on_subscription_status(change.object_id, status, event.created)
+
+    def _on_invoice(self, event: StripeEventEnvelope, change: StateChange) -> None:
+        if event.type != dunning.FAILED_EVENT and event.type not in dunning.CLOSING_EVENTS:
+            return
+        status = None
+        subscription_id = change.attributes.get("subscription")
+        if event.type == dunning.FAILED_EVENT and subscription_id:
+            # Only a failure needs it: the first invoice of an incomplete one is not dunning.
+            status = self._subscriptions.status_of(subscription_id)
+        self._dunning.on_invoice_event(event.type, event.created, event.data_object, status)
