@@ -173,7 +173,7 @@ def test_aws_calls_per_subscription_event_applied_two_stale_two_ignored_one(
     assert ignored == {"dynamodb.UpdateItem": 1}
 
 
-def test_aws_calls_per_invoice_event_applied_two_stale_two(
+def test_aws_calls_per_paid_invoice_four_and_an_older_finalized_one_two(
     aws: Aws, context: LambdaContext
 ) -> None:
     from tests.aws_calls import count_aws_calls
@@ -191,7 +191,14 @@ def test_aws_calls_per_invoice_event_applied_two_stale_two(
     with count_aws_calls() as stale:
         process(aws, context, [older_body])
 
-    assert applied == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1}
+    # The state (read, then one transaction), then dunning: the invoice's case is read and a
+    # closed marker left, so a failure delivered late cannot open a case.
+    assert applied == {
+        "dynamodb.GetItem": 2,
+        "dynamodb.TransactWriteItems": 1,
+        "dynamodb.PutItem": 1,
+    }
+    # An older version only gets its status; finalizing is nothing to dunning.
     assert stale == {"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1}
 
 
