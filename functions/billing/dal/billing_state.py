@@ -56,6 +56,21 @@ class BillingState:
         item = self._table.get_item(Key=state_key(kind, object_id)).get("Item")
         return plain(item) if item else None
 
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's subscriptions (newest versions), by id."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi3",
+            "KeyConditionExpression": Key("gsi3pk").eq(f"CUSTOMER#{customer_id}")
+            & Key("gsi3sk").begins_with("SUBSCRIPTION#"),
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            found.extend(plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def status_of(self, subscription_id: str) -> str | None:
         item = self._table.get_item(
             Key=state_key("subscription", subscription_id),
