@@ -70,3 +70,11 @@ def test_unknown_customer_and_subscription_are_404(runner: Any) -> None:
     assert runner.get("/v1/billing/customers/cus_e2e_nobody").status_code == 404
     assert runner.get("/v1/billing/subscriptions/sub_e2e_nobody").status_code == 404
     assert runner.get("/v1/billing/dunning", params={"status": "sideways"}).status_code == 422
+
+
+def test_the_dunning_job_runs_on_demand_and_reports_its_counts(runner: Any) -> None:
+    ran = runner.post("/v1/admin/jobs/dunning")
+    assert ran.status_code == 200
+    body = ran.json()
+    assert body["job"] == "dunning"
+    assert set(body["summary"]) >= {"open_cases", "reminders", "final_notices", "emails_sent"}
