@@ -199,7 +199,8 @@ class BillingState:
             return {}
 
     def _history_put(self, change: StateChange) -> dict[str, Any]:
-        assert change.customer_id is not None
+        if change.customer_id is None:  # the processor only keeps histories of customers
+            raise ValueError(f"{change.kind} {change.object_id} has no customer")
         return {
             "TableName": self._table.name,
             "Item": {

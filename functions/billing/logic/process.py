@@ -84,7 +84,7 @@ def apply_event(
             log.mark(event.id, "ignored")
             return "ignored"
         if change.kind in HISTORY_KINDS and change.customer_id:
-            outcome = _apply_with_history(event, change, store, stripe)
+            outcome = _apply_with_history(event, change, change.customer_id, store, stripe)
         else:
             outcome = _apply_latest(event, change, store, stripe)
         for follow_up in follow_ups:
@@ -118,11 +118,10 @@ def _apply_latest(
 def _apply_with_history(
     event: StripeEventEnvelope,
     change: StateChange,
+    customer_id: str,
     store: BillingStore,
     stripe: StripeReader | None,
 ) -> Outcome:
-    customer_id = change.customer_id
-    assert customer_id is not None
     history = store.history(customer_id)
     known = history.versions_of(change.kind, change.object_id)
     if change.version in known:
