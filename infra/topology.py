@@ -367,10 +367,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "billing-api",
         handler="billing.handlers.api.lambda_handler",
-        description="Billing read API: the event log",
+        description="Billing read API: event log, customers, subscriptions, dunning cases",
         routes=(
             Route("GET", "/v1/billing/events"),
             Route("GET", "/v1/billing/events/{event_id}"),
+            Route("GET", "/v1/billing/customers/{customer_id}"),
+            Route("GET", "/v1/billing/subscriptions/{subscription_id}"),
             Route("GET", "/v1/billing/dunning"),
         ),
         reads=(BILLING_TABLE, *API_KEY_AUTH_TABLES),

@@ -23,7 +23,7 @@ from billing.logic.movements import MrrChange
 from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
 from cognitionos.crypto import SubjectErased
-from cognitionos.dynamodb import is_condition_failure, plain
+from cognitionos.dynamodb import is_condition_failure, plain, query_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -55,6 +55,15 @@ class BillingState:
     def get(self, kind: str, object_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=state_key(kind, object_id)).get("Item")
         return plain(item) if item else None
+
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's subscriptions (newest versions), by id."""
+        return query_all(
+            self._table,
+            IndexName="gsi3",
+            KeyConditionExpression=Key("gsi3pk").eq(f"CUSTOMER#{customer_id}")
+            & Key("gsi3sk").begins_with("SUBSCRIPTION#"),
+        )
 
     def status_of(self, subscription_id: str) -> str | None:
         item = self._table.get_item(
@@ -96,17 +105,11 @@ class BillingState:
         return list(self.history(customer_id).records.values())
 
     def _history_items(self, customer_id: str) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(history_pk(customer_id)),
-            "ConsistentRead": True,
-        }
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(plain(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(history_pk(customer_id)),
+            ConsistentRead=True,
+        )
 
     # --- writes --------------------------------------------------------------------------
 

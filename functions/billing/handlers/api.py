@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.handlers import dunning_routes, events_routes
+from billing.handlers import customers_routes, dunning_routes, events_routes
 from billing.settings import api_settings
 from cognitionos.http import create_resolver
 from cognitionos.observability import logger, metrics, traced
@@ -15,6 +15,7 @@ from cognitionos.observability import logger, metrics, traced
 app = create_resolver()
 app.include_router(events_routes.router)
 app.include_router(dunning_routes.router)
+app.include_router(customers_routes.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

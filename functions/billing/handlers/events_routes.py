@@ -11,7 +11,7 @@ from billing.dal.event_log import EventLog, event_record
 from billing.models.events import EventRecord, EventStatus
 from billing.settings import api_settings
 from cognitionos.aws import dynamodb_table
-from cognitionos.errors import NotFound
+from cognitionos.errors import Forbidden, NotFound
 from cognitionos.http import current_principal, require_scope
 
 router = APIGatewayHttpRouter()
@@ -26,15 +26,19 @@ def _event_log() -> EventLog:
 def list_events(
     status: Annotated[EventStatus | None, Query()] = None,
     type: Annotated[str | None, Query(max_length=128)] = None,
+    customer: Annotated[str | None, Query(pattern=r"^cus_[A-Za-z0-9]{1,64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    """The event log, newest first; a tenant-bound key sees only its customer's events."""
+    """The event log, newest first, filtered by status, type and customer; a tenant-bound
+    key sees only its customer's events."""
     principal = current_principal(router)
+    if customer and not principal.can_see_tenant(customer):
+        raise Forbidden("this API key is bound to another customer")
     page = _event_log().list(
         status=status,
         event_type=type,
-        customer_id=principal.tenant_id,
+        customer_id=principal.tenant_id or customer,
         limit=limit,
         next_token=next_token,
     )

@@ -186,3 +186,23 @@ def current_mrr(changes: Iterable[MrrChange], at: int) -> dict[str, int]:
         if change.effective_at <= at:
             mrr[change.currency] = change.mrr_to
     return mrr
+
+
+def subscription_mrr_at(
+    sub_id: str, state: Mapping[str, Any], discounts: Iterable[DiscountVersion], at: int
+) -> int:
+    """One subscription's MRR at ``at``: its stored state, its own discounts and the
+    customer's discounts that are on at that time."""
+    lines: dict[str, list[DiscountVersion]] = defaultdict(list)
+    for d in discounts:
+        lines[d.discount.id].append(d)
+    ordered = {k: sorted(v, key=lambda x: (x.created, x.version)) for k, v in lines.items()}
+    own = tuple(discount_from_state(d) for d in state.get("discounts") or [])
+    return subscription_mrr(
+        sub_id,
+        state.get("status"),
+        [PriceItem.from_state(i) for i in state.get("items") or []],
+        (*own, *_discounts_at(ordered, at)),
+        currency=state.get("currency"),
+        at=at,
+    )

@@ -33,6 +33,7 @@ INVOICE_EVENTS = frozenset(
     {
         "invoice.created",
         "invoice.finalized",
+        "invoice.updated",
         "invoice.paid",
         "invoice.payment_succeeded",
         "invoice.payment_failed",

@@ -52,3 +52,14 @@ def decode_page_token(token: str | None, must_match: dict[str, str]) -> dict[str
 
 def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def query_all(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a query matches, page after page, as plain values."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table.query(**kwargs)
+        items.extend(plain(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}

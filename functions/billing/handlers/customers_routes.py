@@ -1,0 +1,88 @@
+"""GET /v1/billing/customers/{customer_id} and /v1/billing/subscriptions/{subscription_id}."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from billing.dal.billing_state import BillingState
+from billing.dal.dunning_cases import DunningCases
+from billing.logic.movements import current_mrr, subscription_mrr_at
+from billing.models.customers import CustomerView, SubscriptionView
+from billing.models.dunning import DunningCaseView
+from billing.settings import api_settings
+from cognitionos.aws import dynamodb_table
+from cognitionos.crypto import SubjectErased, subject_keyring
+from cognitionos.errors import NotFound
+from cognitionos.http import current_principal, require_scope
+
+router = APIGatewayHttpRouter()
+billing_read = require_scope("billing:read")
+STRIPE_ID = r"^[A-Za-z0-9_]{1,128}$"
+
+
+def _state() -> BillingState:
+    return BillingState(dynamodb_table(api_settings().billing_table))
+
+
+@router.get("/v1/billing/customers/<customer_id>", middlewares=[billing_read], tags=["billing"])
+def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> CustomerView:
+    """A customer: contact details (decrypted), MRR now, subscriptions, open dunning case."""
+    if not current_principal(router).can_see_tenant(customer_id):
+        raise NotFound(f"no customer {customer_id}")  # another tenant's: existence would leak
+    state = _state()
+    customer = state.get("customer", customer_id) or {}
+    history = state.history(customer_id)
+    subscriptions = state.subscriptions_of(customer_id)
+    if not (customer or history.entries or subscriptions):
+        raise NotFound(f"no customer {customer_id}")
+    now = int(time.time())
+    discounts = history.discount_versions()
+    mrr_by_currency = current_mrr(history.records.values(), now)
+    currency = customer.get("currency") or next(iter(sorted(mrr_by_currency)), None)
+    case = DunningCases(dynamodb_table(api_settings().billing_table)).open_case_of(customer_id)
+    return CustomerView(
+        id=customer_id,
+        email=_personal(customer, customer_id, "email"),
+        name=_personal(customer, customer_id, "name"),
+        currency=currency,
+        mrr=mrr_by_currency.get(currency or "", 0),
+        deleted=bool(customer.get("deleted")),
+        subscriptions=[
+            SubscriptionView.of(s, subscription_mrr_at(s["id"], s, discounts, now))
+            for s in subscriptions
+        ],
+        dunning=DunningCaseView.of(case) if case else None,
+    )
+
+
+@router.get(
+    "/v1/billing/subscriptions/<subscription_id>", middlewares=[billing_read], tags=["billing"]
+)
+def get_subscription(
+    subscription_id: Annotated[str, Path(pattern=STRIPE_ID)],
+) -> SubscriptionView:
+    """A subscription's newest state and its MRR now (CONTRACT.md section 4)."""
+    state = _state()
+    sub = state.get("subscription", subscription_id)
+    if sub is None or not current_principal(router).can_see_tenant(sub.get("customer_id")):
+        raise NotFound(f"no subscription {subscription_id}")
+    discounts = (
+        state.history(sub["customer_id"]).discount_versions() if sub.get("customer_id") else []
+    )
+    return SubscriptionView.of(
+        sub, subscription_mrr_at(subscription_id, sub, discounts, int(time.time()))
+    )
+
+
+def _personal(customer: dict[str, Any], customer_id: str, field: str) -> str | None:
+    token = customer.get(f"{field}_enc")
+    if not token:
+        return None
+    try:
+        return subject_keyring().decrypt(customer_id, field, str(token))
+    except SubjectErased:
+        return None  # erased under GDPR

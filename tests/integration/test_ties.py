@@ -1,0 +1,104 @@
+"""Two versions of one object in the same second: re-fetched from Stripe when a key is
+configured, else ordered by status precedence; the same content twice is one version."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.factories import invoice, stripe_event, subscription
+from tests.fakes.stripe_api import FakeStripe
+from tests.integration.conftest import Aws, LambdaContext
+from tests.integration.test_process_events import ingest, process, stored
+from tests.integration.test_reconcile_job import stripe_api  # noqa: F401
+
+
+def deliver(aws: Aws, context: LambdaContext, *events: dict[str, Any]) -> list[dict[str, Any]]:
+    results = [process(aws, context, [body]) for body in ingest(aws, context, *events)]
+    return results
+
+
+def test_without_a_key_paid_beats_open_in_the_same_second_in_either_order(
+    aws: Aws, context: LambdaContext
+) -> None:
+    for order, invoice_id in ((("open", "paid"), "in_tie_a"), (("paid", "open"), "in_tie_b")):
+        deliver(
+            aws,
+            context,
+            *(
+                stripe_event(
+                    "invoice.updated" if s == "open" else "invoice.paid",
+                    invoice(invoice_id, status=s),
+                    created=500,
+                )
+                for s in order
+            ),
+        )
+        inv = stored(aws, "invoice", invoice_id)
+        assert inv is not None and inv["status"] == "paid", order
+
+
+def test_without_a_key_canceled_beats_active_in_the_same_second(
+    aws: Aws, context: LambdaContext
+) -> None:
+    canceled = {**subscription(sub_id="sub_tie"), "status": "canceled", "ended_at": 700}
+    deliver(
+        aws,
+        context,
+        stripe_event("customer.subscription.deleted", canceled, created=700),
+        stripe_event("customer.subscription.updated", subscription(sub_id="sub_tie"), created=700),
+    )
+    sub = stored(aws, "subscription", "sub_tie")
+    assert sub is not None and sub["status"] == "canceled"
+
+
+def test_with_a_key_a_tie_is_settled_by_stripes_current_object(
+    aws: Aws,
+    context: LambdaContext,
+    stripe_api: FakeStripe,  # noqa: F811
+) -> None:
+    # Stripe says open (a retry is scheduled): precedence alone would have said paid.
+    current = {**invoice("in_tie_k", status="open"), "attempt_count": 2}
+    stripe_api.invoices["in_tie_k"] = current
+    deliver(
+        aws,
+        context,
+        stripe_event("invoice.paid", invoice("in_tie_k", status="paid"), created=800),
+        stripe_event("invoice.updated", invoice("in_tie_k", status="open"), created=800),
+    )
+    inv = stored(aws, "invoice", "in_tie_k")
+    assert inv is not None and (inv["status"], inv["attempt_count"]) == ("open", 2)
+    gets = [r for r in stripe_api.requests if r[0] == "GET" and r[1] == "/v1/invoices/in_tie_k"]
+    assert len(gets) == 1
+
+
+def test_with_a_key_no_tie_means_no_call_to_stripe(
+    aws: Aws,
+    context: LambdaContext,
+    stripe_api: FakeStripe,  # noqa: F811
+) -> None:
+    deliver(
+        aws,
+        context,
+        stripe_event("invoice.finalized", invoice("in_nt", status="open"), created=900),
+        stripe_event("invoice.paid", invoice("in_nt", status="paid"), created=901),
+    )
+    assert stripe_api.requests == []
+
+
+def test_the_same_change_under_two_event_ids_has_one_effect(
+    aws: Aws, context: LambdaContext
+) -> None:
+    first = stripe_event(
+        "customer.subscription.updated", subscription(sub_id="sub_twice", quantity=2), created=1000
+    )
+    second = {**json.loads(json.dumps(first)), "id": "evt_secondcopy0001"}
+    deliver(aws, context, first, second)
+
+    sub = stored(aws, "subscription", "sub_twice")
+    history = aws.table("billing").query(
+        KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "HISTORY#cus_1"}
+    )["Items"]
+    assert sub is not None and sub["version_event"] == first["id"]
+    assert len([i for i in history if i["sk"].startswith("SUBSCRIPTION#sub_twice#")]) == 1
+    assert len([i for i in history if i["sk"].startswith("MRR#")]) == 1
