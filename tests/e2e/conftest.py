@@ -28,6 +28,10 @@ What ``runner`` offers (``requests`` underneath; ``key`` defaults to the admin k
 - ``wait_for(predicate, timeout=30)``: polls until ``predicate()`` is truthy and returns it;
 - ``client(service)``: a boto3 client on the runner's moto server.
 
+A module that needs a second runner with its own empty store uses the session-scoped
+``start_runner`` fixture: ``with start_runner("name") as other: ...`` (stopped, and checked
+to exit 0, when the block ends).
+
 The runner starts with ``COGNITION_SCHEDULES=off`` (jobs run only through
 ``POST /v1/admin/jobs/{job}``), a fixed ``STRIPE_WEBHOOK_SECRET`` and its own
 ``COGNITION_LOCAL_DIR``; it is stopped with SIGTERM at the end of the session and must
@@ -46,6 +50,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -231,9 +236,11 @@ def _terminate(process: subprocess.Popen[bytes]) -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
-    workdir = tmp_path_factory.mktemp("local-runner")
+@contextmanager
+def started_runner(workdir: Path) -> Iterator[Runner]:
+    """A runner of its own in ``workdir`` (its local dir and ``runner.log``), stopped with
+    SIGTERM on exit; it must exit 0. The session ``runner`` is one; a module that needs a
+    second, empty store starts another with this."""
     log_path = workdir / "runner.log"
     with log_path.open("wb") as log:
         process, info = None, None
@@ -254,3 +261,17 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
             if not _terminate(process):
                 pytest.fail(f"the runner ignored SIGTERM:\n{running.log()}")
     assert process.returncode == 0, f"the runner exited {process.returncode}:\n{running.log()}"
+
+
+@pytest.fixture(scope="session")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    with started_runner(tmp_path_factory.mktemp("local-runner")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def start_runner(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], AbstractContextManager[Runner]]:
+    """``with start_runner("name") as other:`` another runner, with its own empty store."""
+    return lambda name: started_runner(tmp_path_factory.mktemp(name))

@@ -1,0 +1,379 @@
+"""A scripted billing year end to end through two local runners: twenty customers' events
+posted in order to one, shuffled with redeliveries and duplicate events to the other, end
+in the same customer and subscription state and the same MRR change records, and in the
+figures worked out by hand (tests/scenarios.py)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from tests.scenarios import BillingYear, billing_year, deliveries
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+SEED = 2025
+POST_THREADS = 4
+DRAIN_TIMEOUT_S = 240
+BILLING_TABLE = "cognitionos-billing"  # the runner's prefix and the topology's table name
+# Differ between two stores for the same facts: which of two identical deliveries came first,
+# per-subject ciphertext, write times and the rollup index built from them.
+VOLATILE = frozenset({"version_event", "email_enc", "name_enc", "recorded_at", "gsi1sk"})
+
+
+@dataclass
+class Posted:
+    posts: int
+    accepted: int  # answered duplicate=false: a new event id
+    seconds_to_post: float
+    seconds_to_drain: float = 0.0
+
+
+@dataclass
+class Delivered:
+    year: BillingYear
+    in_order: Any  # the session runner
+    shuffled: Any  # a second runner with its own store
+    figures: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def other_runner(start_runner: Callable[[str], AbstractContextManager[Any]]) -> Iterator[Any]:
+    with start_runner("year-shuffled") as other:
+        yield other
+
+
+@pytest.fixture(scope="module")
+def delivered(runner: Any, other_runner: Any) -> Delivered:
+    year = billing_year(SEED)
+    delivery = deliveries(year.events, SEED)
+    started = time.monotonic()
+    with ThreadPoolExecutor(POST_THREADS + 1) as pool:
+        in_order = pool.submit(_post_in_order, runner, year.events)
+        shuffled = _post_concurrently(other_runner, delivery.posts, pool)
+        first = in_order.result()
+    ids = {e["id"] for e in delivery.posts}
+    first.seconds_to_drain = _drain(runner, {e["id"] for e in year.events}, started)
+    shuffled.seconds_to_drain = _drain(other_runner, ids, started)
+    figures = {
+        "customers": len(year.expectations),
+        "events in the year": len(year.events),
+        "posted in order": first.posts,
+        "posted shuffled": shuffled.posts,
+        "redeliveries (same event id)": delivery.redeliveries,
+        "duplicate events (new id)": delivery.duplicates,
+        "answered duplicate=true (shuffled)": shuffled.posts - shuffled.accepted,
+        "seconds to post (in order | shuffled)": (
+            round(first.seconds_to_post, 1),
+            round(shuffled.seconds_to_post, 1),
+        ),
+        "seconds until drained (in order | shuffled)": (
+            round(first.seconds_to_drain, 1),
+            round(shuffled.seconds_to_drain, 1),
+        ),
+    }
+    print("\n== billing year end to end ==")
+    for name, value in figures.items():
+        print(f"  {name:<45} {value}")
+    return Delivered(year, runner, other_runner, figures)
+
+
+def _post_in_order(runner: Any, events: list[dict[str, Any]]) -> Posted:
+    """One at a time, oldest first. (Posting customers side by side is no faster: both
+    runners share two cores.)"""
+    started = time.monotonic()
+    answers = [_post(runner, event) for event in events]
+    return Posted(len(events), answers.count(False), time.monotonic() - started)
+
+
+def _post_concurrently(
+    runner: Any, posts: list[dict[str, Any]], pool: ThreadPoolExecutor
+) -> Posted:
+    """In the given order, ``POST_THREADS`` at a time."""
+    lanes = [posts[n::POST_THREADS] for n in range(POST_THREADS)]
+    started = time.monotonic()
+    answers = [
+        a for lane in pool.map(lambda lane: [_post(runner, e) for e in lane], lanes) for a in lane
+    ]
+    return Posted(len(posts), answers.count(False), time.monotonic() - started)
+
+
+def _post(runner: Any, event: dict[str, Any]) -> bool:
+    """POST one event signed now (its ``created`` stays the scripted time); ``duplicate``."""
+    response = runner.post_stripe(json.dumps(event).encode())
+    assert response.status_code == 200, response.text
+    return bool(response.json()["duplicate"])
+
+
+def _drain(runner: Any, event_ids: set[str], started: float) -> float:
+    """Wait until nothing is queued and every one of ``event_ids`` is processed; the
+    seconds since ``started``."""
+
+    def drained() -> bool:
+        queued = runner.get("/v1/billing/events", params={"status": "queued", "limit": 1})
+        if queued.json()["events"]:
+            return False
+        statuses = _event_statuses(runner, event_ids)
+        failed = {i: s for i, s in statuses.items() if s["status"] == "failed"}
+        assert not failed, f"events failed: {failed}"
+        return all(s["status"] == "processed" for s in statuses.values())
+
+    runner.wait_for(drained, timeout=DRAIN_TIMEOUT_S, interval=1.0)
+    return time.monotonic() - started
+
+
+def _event_statuses(runner: Any, event_ids: set[str]) -> dict[str, dict[str, Any]]:
+    dynamodb = _dynamodb(runner)
+    keys = [{"pk": {"S": f"EVENT#{i}"}, "sk": {"S": "EVENT"}} for i in sorted(event_ids)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 100):
+        request = {
+            BILLING_TABLE: {
+                "Keys": keys[start : start + 100],
+                "ProjectionExpression": "id, #s, #e",
+                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
+            }
+        }
+        while request:
+            page = dynamodb.batch_get_item(RequestItems=request)
+            for item in page["Responses"].get(BILLING_TABLE, []):
+                plain = _plain(item)
+                found[plain["id"]] = plain
+            request = page.get("UnprocessedKeys") or {}
+    assert set(found) == event_ids, f"not logged: {sorted(event_ids - set(found))[:5]}"
+    return found
+
+
+# --- reading each runner's store -----------------------------------------------------------
+
+
+@functools.cache
+def _dynamodb(runner: Any) -> Any:
+    return runner.client("dynamodb")
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _state(runner: Any, kind: str, object_id: str) -> dict[str, Any] | None:
+    item = (
+        _dynamodb(runner)
+        .get_item(
+            TableName=BILLING_TABLE,
+            Key={"pk": {"S": f"{kind.upper()}#{object_id}"}, "sk": {"S": "STATE"}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    return None if item is None else {k: v for k, v in _plain(item).items() if k not in VOLATILE}
+
+
+def _mrr_records(runner: Any, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's live MRR change records, oldest first."""
+    dynamodb = _dynamodb(runner)
+    kwargs: dict[str, Any] = {
+        "TableName": BILLING_TABLE,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :mrr)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": f"HISTORY#{customer_id}"},
+            ":mrr": {"S": "MRR#"},
+        },
+        "ConsistentRead": True,
+    }
+    records = []
+    while True:
+        page = dynamodb.query(**kwargs)
+        records += [_plain(i) for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    live = [r for r in records if not r["voided"]]
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in live]
+
+
+def _dunning_cases(runner: Any, customer_ids: set[str]) -> dict[str, dict[str, Any]]:
+    cases: dict[str, dict[str, Any]] = {}
+    token = None
+    while True:
+        params = {"limit": 100} | ({"next_token": token} if token else {})
+        page = runner.get("/v1/billing/dunning", params=params).json()
+        cases |= {c["invoice_id"]: c for c in page["cases"] if c["customer"] in customer_ids}
+        token = page["next_token"]
+        if not token:
+            return cases
+
+
+# --- the same end state, whatever the order --------------------------------------------------
+
+
+def test_shuffled_delivery_with_duplicates_answers_like_in_order_for_every_customer(
+    delivered: Delivered,
+) -> None:
+    for customer_id in delivered.year.customer_ids:
+        path = f"/v1/billing/customers/{customer_id}"
+        expected = delivered.in_order.get(path)
+        assert expected.status_code == 200, expected.text
+        assert delivered.shuffled.get(path).json() == expected.json(), customer_id
+
+
+def test_shuffled_delivery_with_duplicates_answers_like_in_order_for_every_subscription(
+    delivered: Delivered,
+) -> None:
+    for sub_id in delivered.year.subscription_ids():
+        path = f"/v1/billing/subscriptions/{sub_id}"
+        expected = delivered.in_order.get(path)
+        assert expected.status_code == 200, expected.text
+        assert delivered.shuffled.get(path).json() == expected.json(), sub_id
+
+
+def test_shuffled_delivery_with_duplicates_ends_in_the_in_order_subscription_state(
+    delivered: Delivered,
+) -> None:
+    year = delivered.year
+    for sub_id in year.subscription_ids():
+        expected = _state(delivered.in_order, "subscription", sub_id)
+        assert expected is not None, sub_id
+        assert _state(delivered.shuffled, "subscription", sub_id) == expected, sub_id
+
+
+def test_shuffled_delivery_with_duplicates_ends_in_the_in_order_customer_state(
+    delivered: Delivered,
+) -> None:
+    for customer_id in delivered.year.customer_ids:
+        expected = _state(delivered.in_order, "customer", customer_id)
+        assert expected is not None, customer_id
+        assert _state(delivered.shuffled, "customer", customer_id) == expected, customer_id
+        invoices = delivered.year.invoice_ids(customer_id)
+        assert [_state(delivered.shuffled, "invoice", i) for i in invoices] == [
+            _state(delivered.in_order, "invoice", i) for i in invoices
+        ], customer_id
+
+
+def test_shuffled_delivery_with_duplicates_ends_in_the_in_order_mrr_change_records(
+    delivered: Delivered,
+) -> None:
+    for customer_id in delivered.year.customer_ids:
+        expected = _mrr_records(delivered.in_order, customer_id)
+        assert _mrr_records(delivered.shuffled, customer_id) == expected, customer_id
+
+
+# --- the figures worked out by hand -------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["in_order", "shuffled"])
+def test_every_customer_ends_the_year_with_the_hand_computed_status_and_mrr(
+    delivered: Delivered, store: str
+) -> None:
+    runner = getattr(delivered, store)
+    got, want = {}, {}
+    for customer_id, expected in delivered.year.expectations.items():
+        records = _mrr_records(runner, customer_id)
+        answer = runner.get(f"/v1/billing/customers/{customer_id}").json()
+        [subscription] = [s for s in answer["subscriptions"] if s["id"] == expected.subscription_id]
+        assert answer["mrr"] == (records[-1]["mrr_to"] if records else 0), customer_id
+        got[customer_id] = (
+            subscription["status"],
+            answer["mrr"],
+            records[-1]["kind"] if records else None,
+            any(r["involuntary"] for r in records),
+        )
+        want[customer_id] = (
+            expected.status,
+            expected.mrr,
+            expected.last_movement,
+            expected.involuntary_churn,
+        )
+    assert got == want
+
+
+def test_the_annual_plan_with_a_coupon_counts_a_twelfth_less_its_discount(
+    delivered: Delivered,
+) -> None:
+    [customer_id] = _customers_with_story(delivered.year, "annual plan with a 25 % coupon")
+    for runner in (delivered.in_order, delivered.shuffled):
+        [record] = _mrr_records(runner, customer_id)
+        assert (record["kind"], record["mrr_from"], record["mrr_to"]) == ("new", 0, 7500)
+
+
+def test_a_customer_churned_for_failed_payments_is_at_zero_with_an_involuntary_churn(
+    delivered: Delivered,
+) -> None:
+    [customer_id] = _customers_with_story(delivered.year, "failed payment, then churn (canceled)")
+    expected = delivered.year.expectations[customer_id]
+    for runner in (delivered.in_order, delivered.shuffled):
+        churn = _mrr_records(runner, customer_id)[-1]
+        assert (churn["kind"], churn["mrr_from"], churn["mrr_to"], churn["involuntary"]) == (
+            "churn",
+            2000,
+            0,
+            True,
+        )
+        subscription = _state(runner, "subscription", expected.subscription_id)
+        assert subscription is not None
+        assert (subscription["status"], subscription["cancellation_reason"]) == (
+            "canceled",
+            "payment_failed",
+        )
+
+
+def test_recovered_customers_are_active_and_their_dunning_case_is_recovered(
+    delivered: Delivered,
+) -> None:
+    recovered = set(_customers_with_story(delivered.year, "failed payment, then recovery"))
+    recovered |= set(
+        _customers_with_story(delivered.year, "failed payment, recovered on the second attempt")
+    )
+    churned = {c for c, e in delivered.year.expectations.items() if e.involuntary_churn}
+    cases = _dunning_cases(delivered.in_order, recovered | churned)
+    by_customer = Counter((c["customer"], c["status"]) for c in cases.values())
+    assert by_customer == Counter(
+        {(c, "recovered"): 1 for c in recovered} | {(c, "exhausted"): 1 for c in churned}
+    )
+    for customer_id in recovered:
+        sub_id = delivered.year.expectations[customer_id].subscription_id
+        subscription = _state(delivered.in_order, "subscription", sub_id)
+        assert subscription is not None
+        assert subscription["status"] == "active"
+
+
+def _customers_with_story(year: BillingYear, story: str) -> list[str]:
+    return [c for c, e in year.expectations.items() if e.story == story]
+
+
+def _dunning_outcomes(delivered: Delivered, store: str) -> dict[str, tuple[str, str]]:
+    customers = set(delivered.year.customer_ids)
+    cases = _dunning_cases(getattr(delivered, store), customers)
+    return {i: (c["status"], c["customer"]) for i, c in cases.items()}
+
+
+def test_no_case_stays_open_and_a_case_listed_after_shuffled_delivery_ends_as_in_order(
+    delivered: Delivered,
+) -> None:
+    in_order = _dunning_outcomes(delivered, "in_order")
+    shuffled = _dunning_outcomes(delivered, "shuffled")
+    assert "open" not in {status for status, _ in [*in_order.values(), *shuffled.values()]}
+    assert {i: in_order.get(i) for i in shuffled} == shuffled
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dunning is not order-free in what it lists: an invoice.paid delivered before the "
+    "invoice's failures leaves an unlisted tombstone, and the late failures are ignored, so "
+    "the recovered case never shows in GET /v1/billing/dunning (logic/dunning.py)",
+)
+def test_every_failed_invoice_is_listed_with_the_same_outcome_whatever_the_order(
+    delivered: Delivered,
+) -> None:
+    assert _dunning_outcomes(delivered, "shuffled") == _dunning_outcomes(delivered, "in_order")
