@@ -367,12 +367,6 @@ def test_no_case_stays_open_and_a_case_listed_after_shuffled_delivery_ends_as_in
     assert {i: in_order.get(i) for i in shuffled} == shuffled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dunning is not order-free in what it lists: an invoice.paid delivered before the "
-    "invoice's failures leaves an unlisted tombstone, and the late failures are ignored, so "
-    "the recovered case never shows in GET /v1/billing/dunning (logic/dunning.py)",
-)
 def test_every_failed_invoice_is_listed_with_the_same_outcome_whatever_the_order(
     delivered: Delivered,
 ) -> None:

@@ -150,10 +150,15 @@ def test_payment_closes_the_case_and_a_late_failure_neither_reopens_it_nor_email
 ) -> None:
     dunning = service(aws)
     dunning.on_invoice_event("invoice.paid", 2000, invoice(status="paid"), "active")
+    _, before = get(context, "/v1/billing/dunning", aws.admin_key)
     dunning.on_invoice_event("invoice.payment_failed", 1000, failed(), "past_due")
     assert sent_mail() == []
     _, body = get(context, "/v1/billing/dunning", aws.admin_key)
-    assert body["cases"] == []
+    # Listed as in-order delivery leaves it: opened by the failure, recovered by the payment.
+    assert before["cases"] == []
+    assert [(c["status"], c["opened_at"], c["emails"]) for c in body["cases"]] == [
+        ("recovered", "1970-01-01T00:16:40Z", [])
+    ]
 
 
 def test_a_subscription_going_unpaid_exhausts_its_case_as_involuntary_churn(

@@ -115,23 +115,29 @@ def test_a_payment_failure_older_than_the_payment_does_not_reopen_the_case() -> 
     recovered = dunning.on_invoice_closed(opened(), failed_invoice(2), T0 + 3 * DAY, "paid")
     assert recovered is not None
     late = dunning.on_payment_failed(recovered, failed_invoice(2), T0 + 2 * DAY, "past_due")
-    assert late is None
+    # Recorded as in-order delivery would have (two attempts), still recovered, no email.
+    assert late is not None
+    assert (late.status, late.attempt_count, late.emails) == ("recovered", 2, recovered.emails)
 
 
-def test_a_payment_before_its_failure_leaves_an_unlisted_tombstone_and_no_open_case() -> None:
+def test_a_payment_before_its_failure_ends_listed_as_recovered_as_in_order_with_no_email() -> None:
     tombstone = dunning.on_invoice_closed(None, failed_invoice(2), T0 + 3 * DAY, "paid")
     assert tombstone is not None
     assert (tombstone.status, tombstone.listed) == ("recovered", False)
-    assert dunning.on_payment_failed(tombstone, failed_invoice(1), T0, "past_due") is None
 
+    late = dunning.on_payment_failed(tombstone, failed_invoice(1), T0, "past_due")
 
-@pytest.mark.parametrize(
-    ("outcome", "reason"),
-    [("voided", "invoice_voided"), ("uncollectible", "invoice_uncollectible")],
-)
-def test_a_voided_or_uncollectible_invoice_exhausts_the_case(outcome: Any, reason: str) -> None:
-    case = dunning.on_invoice_closed(opened(), failed_invoice(), T0 + DAY, outcome)
-    assert case is not None and (case.status, case.closed_reason) == ("exhausted", reason)
+    assert late is not None
+    assert (late.status, late.listed, late.opened_at, late.attempt_count) == (
+        "recovered",
+        True,
+        T0,
+        2,
+    )
+    assert late.emails == {}
+    # The same failure again, or one after the payment, changes nothing.
+    assert dunning.on_payment_failed(late, failed_invoice(1), T0, "past_due") is None
+    assert dunning.on_payment_failed(late, failed_invoice(3), T0 + 4 * DAY, "active") is None
 
 
 def test_an_uncollectible_invoice_paid_after_all_is_recovered() -> None:

@@ -5,7 +5,9 @@ Order-free: every rule reads the case as stored and the event's own ``created``,
 order of arrival. A closed case is final for failures (Stripe never retries a paid, voided or
 uncollectible invoice, nor one whose subscription went ``unpaid``/``canceled``), so a late
 ``invoice.payment_failed`` cannot reopen it; a close that arrives before any failure leaves an
-unlisted closed case behind (a tombstone) for the same reason. A failure is deduplicated on
+unlisted closed case behind (a tombstone) for the same reason. A failure from before the
+close, delivered after it, is still recorded (no email), so the case ends listed as in-order
+delivery would have left it. A failure is deduplicated on
 (invoice id, ``attempt_count``): only a higher attempt advances a case or sends an email.
 """
 
@@ -196,8 +198,10 @@ def on_payment_failed(
         return _with_email(
             opened, payment_failed_key(invoice.attempt_count), "payment_failed", created
         )
-    if case.status != "open" or invoice.attempt_count <= case.attempt_count:
-        return None  # closed cases are final; same or older attempt: already handled
+    if case.status != "open":
+        return _earlier_failure_of_closed(case, invoice, created)
+    if invoice.attempt_count <= case.attempt_count:
+        return None  # same or older attempt: already handled
     advanced = dataclasses.replace(
         case,
         attempt_count=invoice.attempt_count,
@@ -210,6 +214,27 @@ def on_payment_failed(
     )
     return _with_email(
         advanced, payment_failed_key(invoice.attempt_count), "payment_failed", created
+    )
+
+
+def _earlier_failure_of_closed(
+    case: DunningCase, invoice: Invoice, created: int
+) -> DunningCase | None:
+    """A closed case is final, but a failure from before its close, delivered late, is part
+    of its history: the case is listed (a tombstone becomes a case) as in-order delivery
+    would have left it, opened at its first failure. Nothing is emailed: it is over."""
+    if invoice.billing_reason == FIRST_INVOICE or created > (case.closed_at or 0):
+        return None  # a failed checkout is not dunning; a failure after the close is moot
+    opened_at = min(created, case.opened_at) if case.opened_at is not None else created
+    attempts = max(case.attempt_count, invoice.attempt_count)
+    if (opened_at, attempts) == (case.opened_at, case.attempt_count):
+        return None
+    return dataclasses.replace(
+        case,
+        opened_at=opened_at,
+        attempt_count=attempts,
+        subscription=case.subscription or invoice.subscription,
+        hosted_invoice_url=case.hosted_invoice_url or invoice.hosted_invoice_url,
     )
 
 
