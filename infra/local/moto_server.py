@@ -169,7 +169,7 @@ def _transactions_snapshot_items_not_tables() -> None:
         def deepcopy(value: Any, memo: Any = None) -> Any:
             return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = _TablesAsIs  # type: ignore[assignment]
+    setattr(models, "copy", _TablesAsIs)  # noqa: B010 (a module global, not an attribute mypy knows)
 
     def item_keys(table: Table, op: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
         key = op.get("Key") or op["Item"]
@@ -200,7 +200,7 @@ def _transactions_snapshot_items_not_tables() -> None:
                 if before is not None and range_key is not None:
                     table.items[hash_key][range_key] = before
                 elif before is not None:
-                    table.items[hash_key] = before
+                    table.items[hash_key] = before  # type: ignore[assignment]
             raise
 
     transact_write_items._cognitionos_fix = True  # type: ignore[attr-defined]
