@@ -37,6 +37,9 @@ class LocalHttpServer(ThreadingHTTPServer):
     """A threaded server on ``host:port`` (0: any free port) that hands requests to ``app``."""
 
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of clients (a load test, Stripe
+    # retrying a backlog) saw connection resets while the accept loop was busy.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, app: App, name: str) -> None:
         self.app = app
