@@ -165,3 +165,19 @@ def sqs_event(bodies: list[str], queue_arn: str, group_of: Any = None) -> dict[s
             }
         )
     return {"Records": records}
+
+
+def pk_sk_table(dynamodb: Any, name: str) -> Any:
+    """A bare on-demand table keyed like the billing table (``pk``, ``sk``), no indexes."""
+    return dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local.moto_server import MotoServer
+from tests.factories import pk_sk_table
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +24,7 @@ def table() -> Iterator[Any]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    made = dynamodb.create_table(
-        TableName="t",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    made = pk_sk_table(dynamodb, "t")
     with made.batch_writer() as batch:  # a table of some size, as after a while of use
         for n in range(500):
             batch.put_item(Item={"pk": f"filler#{n}", "sk": "x", "v": n})

@@ -13,7 +13,7 @@ import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import stripe_event, subscription
+from tests.factories import pk_sk_table, stripe_event, subscription
 from tests.integration.conftest import REGION, Aws
 
 STATUSES = ["incomplete", "trialing", "active", "past_due", "unpaid", "paused", "canceled"]
@@ -94,20 +94,9 @@ def deliveries(
 
 
 def fresh_table() -> Any:
-    dynamodb = boto3.resource("dynamodb", region_name=REGION)
-    table = dynamodb.create_table(
-        TableName=f"billing-{uuid.uuid4().hex[:8]}",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    return pk_sk_table(
+        boto3.resource("dynamodb", region_name=REGION), f"billing-{uuid.uuid4().hex[:8]}"
     )
-    return table
 
 
 def deliver(events: list[dict[str, Any]]) -> dict[str, Any]:
