@@ -145,6 +145,25 @@ def test_a_customer_without_an_email_address_is_noted_on_the_case(
     assert (case["invoice_id"], case["email_status"]) == ("in_2", "no_address")
 
 
+def test_the_job_sends_an_unaddressed_notice_once_the_customers_email_is_known(
+    aws: Aws, stripe_api: FakeStripe, context: LambdaContext
+) -> None:
+    # The payment failed before the customer's own event (any order happens)...
+    dunning = service(aws)
+    retry_in_ten_days = failed(cus="cus_2", invoice_id="in_2", next_attempt=1000 + 240 * HOUR)
+    dunning.on_invoice_event("invoice.payment_failed", 1000, retry_in_ten_days, "past_due")
+    assert dunning.run_job(1000 + HOUR).emails_sent == 0
+    # ...then the address became known: the next run sends the notice, once.
+    stripe_api.customers["cus_2"] = customer("cus_2")
+    assert dunning.run_job(1000 + 2 * HOUR).emails_sent == 1
+    assert dunning.run_job(1000 + 3 * HOUR).emails_sent == 0
+    assert len(sent_mail()) == 1
+    _, body = get(context, "/v1/billing/dunning", aws.admin_key, {"status": "open"})
+    assert [(e["kind"], e["status"]) for e in body["cases"][0]["emails"]] == [
+        ("payment_failed", "sent")
+    ]
+
+
 def test_payment_closes_the_case_and_a_late_failure_neither_reopens_it_nor_emails(
     aws: Aws, stripe_api: FakeStripe, context: LambdaContext
 ) -> None:

@@ -307,9 +307,15 @@ def with_email(case: DunningCase, key: str, record: EmailRecord) -> DunningCase 
     return dataclasses.replace(case, emails={**case.emails, key: record})
 
 
-def pending_emails(case: DunningCase) -> list[tuple[str, EmailRecord]]:
+def pending_emails(
+    case: DunningCase, retry_unaddressed: bool = False
+) -> list[tuple[str, EmailRecord]]:
+    """Emails still to send. ``retry_unaddressed``: also those that found no address (events
+    arrive in any order: a payment can fail before the customer's own event brings the
+    email); the job retries them while the case is open."""
+    wanted = {"pending", "no_address"} if retry_unaddressed else {"pending"}
     return sorted(
-        ((k, e) for k, e in case.emails.items() if e.status == "pending"),
+        ((k, e) for k, e in case.emails.items() if e.status in wanted),
         key=lambda item: (item[1].decided_at, item[0]),
     )
 
@@ -321,9 +327,12 @@ def settle_email(
     at: int,
     message_id: str | None = None,
 ) -> DunningCase | None:
-    """Record what became of a pending email; None if it is no longer pending."""
+    """Record what became of a pending (or unaddressed, retried) email; None if nothing
+    changes."""
     record = case.emails.get(key)
-    if record is None or record.status != "pending":
+    if record is None or record.status not in ("pending", "no_address"):
+        return None
+    if record.status == status:
         return None
     settled = dataclasses.replace(
         record, status=status, sent_at=at if status == "sent" else None, message_id=message_id

@@ -141,7 +141,8 @@ class Dunning:
 
     def run_job(self, now: int) -> JobSummary:
         """The ``dunning`` job: a reminder before each retry, a final notice when none is
-        left, and any email still pending from an earlier crash."""
+        left, any email still pending from an earlier crash, and any that found no address
+        before (the customer's email may have arrived since)."""
         summary = JobSummary()
         for listed in self._cases.open_cases():
             summary.open_cases += 1
@@ -151,7 +152,7 @@ class Dunning:
             elif decided == "final_notice":
                 summary.final_notices += 1
             if case is not None:
-                delivery = self._deliver(case)
+                delivery = self._deliver(case, retry_unaddressed=True)
                 summary.emails_sent += delivery.sent
                 summary.no_address += delivery.no_address
         return summary
@@ -173,11 +174,11 @@ class Dunning:
         case, changed = self._update(invoice_id, decide)
         return case, decided[0] if changed else None
 
-    def _deliver(self, case: DunningCase) -> Delivery:
+    def _deliver(self, case: DunningCase, retry_unaddressed: bool = False) -> Delivery:
         delivery = Delivery()
         if case.status != "open":
             return delivery
-        for key, email in dunning.pending_emails(case):
+        for key, email in dunning.pending_emails(case, retry_unaddressed):
             delivery.add(self._send(case, key, email))
         return delivery
 
