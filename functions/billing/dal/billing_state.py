@@ -23,7 +23,7 @@ from billing.logic.movements import MrrChange
 from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
 from cognitionos.crypto import SubjectErased
-from cognitionos.dynamodb import is_condition_failure, plain, query_all
+from cognitionos.dynamodb import all_items, is_condition_failure, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -58,11 +58,13 @@ class BillingState:
 
     def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's subscriptions (newest versions), by id."""
-        return query_all(
-            self._table,
-            IndexName="gsi3",
-            KeyConditionExpression=Key("gsi3pk").eq(f"CUSTOMER#{customer_id}")
-            & Key("gsi3sk").begins_with("SUBSCRIPTION#"),
+        return list(
+            all_items(
+                self._table.query,
+                IndexName="gsi3",
+                KeyConditionExpression=Key("gsi3pk").eq(f"CUSTOMER#{customer_id}")
+                & Key("gsi3sk").begins_with("SUBSCRIPTION#"),
+            )
         )
 
     def status_of(self, subscription_id: str) -> str | None:
@@ -105,10 +107,12 @@ class BillingState:
         return list(self.history(customer_id).records.values())
 
     def _history_items(self, customer_id: str) -> list[dict[str, Any]]:
-        return query_all(
-            self._table,
-            KeyConditionExpression=Key("pk").eq(history_pk(customer_id)),
-            ConsistentRead=True,
+        return list(
+            all_items(
+                self._table.query,
+                KeyConditionExpression=Key("pk").eq(history_pk(customer_id)),
+                ConsistentRead=True,
+            )
         )
 
     # --- writes --------------------------------------------------------------------------

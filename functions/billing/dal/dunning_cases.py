@@ -20,7 +20,13 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from billing.logic.dunning import TOMBSTONE_TTL_S, CaseStatus, DunningCase, EmailRecord
-from cognitionos.dynamodb import decode_page_token, encode_page_token, is_condition_failure, plain
+from cognitionos.dynamodb import (
+    all_items,
+    decode_page_token,
+    encode_page_token,
+    is_condition_failure,
+    plain,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -106,13 +112,7 @@ class DunningCases:
         return CasePage(cases, encode_page_token(page.get("LastEvaluatedKey")))
 
     def _query_all(self, **kwargs: Any) -> Iterator[DunningCase]:
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page.get("Items", []):
-                yield case_from_item(plain(item))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return (case_from_item(item) for item in all_items(self._table.query, **kwargs))
 
 
 def case_item(case: DunningCase, revision: int) -> dict[str, Any]:

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from billing.models.events import EventRecord, EventStatus, StripeEventEnvelope
-from cognitionos.dynamodb import decode_page_token, encode_page_token, is_condition_failure, plain
+from cognitionos.dynamodb import (
+    decode_page_token,
+    encode_page_token,
+    is_condition_failure,
+    plain,
+    put_unless_exists,
+)
 from cognitionos.timeutil import iso
 
 if TYPE_CHECKING:
@@ -65,18 +70,8 @@ class EventLog:
         }
         if event.customer_id:
             item |= {"gsi3pk": f"CUSTOMER#{event.customer_id}", "gsi3sk": f"EVENT#{order}"}
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            old: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
-            return _status_of(old)
-        return None
+        earlier = put_unless_exists(self._table, item, "pk")
+        return earlier["status"] if earlier else None
 
     def mark(self, event_id: str, status: EventStatus, error: str | None = None) -> bool:
         """Set the status unless the event is already processed; False if it was."""
@@ -164,11 +159,3 @@ def event_record(item: dict[str, Any]) -> EventRecord:
         received_at=item["received_at"],
         error=item.get("error"),
     )
-
-
-def _status_of(old_item: dict[str, Any]) -> EventStatus:
-    """The status in a ``ReturnValuesOnConditionCheckFailure`` item (wire format)."""
-    raw = old_item.get("status")
-    if isinstance(raw, dict):
-        raw = TypeDeserializer().deserialize(raw)  # type: ignore[arg-type]
-    return raw  # type: ignore[return-value]

@@ -8,7 +8,7 @@ from boto3.dynamodb.conditions import Attr
 
 from billing.dal.event_log import EVENT_RETENTION_S
 from billing.logic.reconcile import Drift
-from cognitionos.dynamodb import plain
+from cognitionos.dynamodb import all_items
 from cognitionos.timeutil import iso
 
 if TYPE_CHECKING:
@@ -24,17 +24,10 @@ def stored_subscriptions(table: Table) -> dict[str, dict[str, Any]]:
     table (about its size / 8 KB in read units, eventually consistent) is cheaper than one
     read per subscription on top of a scan for the ones Stripe no longer lists.
     """
-    found: dict[str, dict[str, Any]] = {}
-    kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("sk").eq("STATE") & Attr("kind").eq("subscription")
-    }
-    while True:
-        page = table.scan(**kwargs)
-        for item in page.get("Items", []):
-            found[str(item["id"])] = plain(item)
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = all_items(
+        table.scan, FilterExpression=Attr("sk").eq("STATE") & Attr("kind").eq("subscription")
+    )
+    return {str(item["id"]): item for item in items}
 
 
 class RepairLog:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from cognitionos.errors import BadRequest
@@ -54,12 +56,32 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def query_all(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    """Every item a query matches, page after page, as plain values."""
-    items: list[dict[str, Any]] = []
+def all_items(operation: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a ``table.query`` or ``table.scan`` matches, page after page, as plain
+    values, read lazily."""
     while True:
-        page = table.query(**kwargs)
-        items.extend(plain(item) for item in page.get("Items", []))
+        page = operation(**kwargs)
+        yield from (plain(item) for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def put_unless_exists(
+    table: Any, item: dict[str, Any], key_attribute: str
+) -> dict[str, Any] | None:
+    """Put ``item`` unless an item with its key exists, in one write; the stored item (plain
+    values) if there was one, as the failed condition returns it."""
+    try:
+        table.put_item(
+            Item=item,
+            ConditionExpression=f"attribute_not_exists({key_attribute})",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if not is_condition_failure(exc):
+            raise
+        wire: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
+        deserializer = TypeDeserializer()
+        return {k: plain(deserializer.deserialize(v)) for k, v in wire.items()}
+    return None

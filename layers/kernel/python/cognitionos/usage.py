@@ -24,11 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import ClientError
-
 from cognitionos.aws import dynamodb_table
-from cognitionos.dynamodb import is_condition_failure, plain
+from cognitionos.dynamodb import plain, put_unless_exists
 from cognitionos.errors import Conflict, Unprocessable
 from cognitionos.queues import send_message
 from cognitionos.settings import FunctionSettings, load_settings
@@ -166,24 +163,5 @@ def record_usage(
 
 def _put_once(table_name: str, record: UsageRecord, recorded_at: int) -> UsageRecord | None:
     """One conditional put; the record already stored under the key, if there was one."""
-    try:
-        dynamodb_table(table_name).put_item(
-            Item=record.item(recorded_at),
-            ConditionExpression="attribute_not_exists(usage_id)",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        if not is_condition_failure(exc):
-            raise
-        old: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
-        return UsageRecord.from_item(_from_wire(old))
-    return None
-
-
-def _from_wire(item: dict[str, Any]) -> dict[str, Any]:
-    """A ``ReturnValuesOnConditionCheckFailure`` item comes in DynamoDB's wire format."""
-    deserializer = TypeDeserializer()
-    return {
-        k: deserializer.deserialize(v) if isinstance(v, dict) else v  # type: ignore[arg-type]
-        for k, v in item.items()
-    }
+    earlier = put_unless_exists(dynamodb_table(table_name), record.item(recorded_at), "usage_id")
+    return UsageRecord.from_item(earlier) if earlier else None
