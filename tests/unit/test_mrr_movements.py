@@ -128,3 +128,14 @@ def test_records_do_not_depend_on_the_order_versions_are_given_in() -> None:
 def test_a_record_carries_its_currency() -> None:
     [record] = mrr_changes("cus_1", [version(100, currency="eur")])
     assert record == MrrChange("cus_1", "eur", 100, 0, 5000, "new")
+
+
+def test_a_customers_mrr_now_is_its_latest_record_in_its_currency() -> None:
+    from billing.logic.movements import customer_mrr
+
+    records = mrr_changes(
+        "cus_1", [version(100, currency="eur"), version(200, quantity=2, currency="eur")]
+    )
+    assert customer_mrr(records, "eur", at=150) == ("eur", 5000)
+    assert customer_mrr(records, None, at=250) == ("eur", 10000)  # no currency on the customer yet
+    assert customer_mrr([], None, at=250) == (None, 0)

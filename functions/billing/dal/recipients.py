@@ -3,20 +3,16 @@ customer events), else Stripe itself when an API key is configured."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import stripe
 
 from billing.dal.billing_state import state_key
+from billing.dal.personal_data import FieldDecryptor, personal_field
 from billing.dal.stripe_api import stripe_api_from_secret
-from cognitionos.crypto import SubjectErased
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-
-class FieldDecryptor(Protocol):
-    def decrypt(self, subject_id: str, field: str, token: str) -> str: ...
 
 
 class CustomerRecipients:
@@ -42,10 +38,8 @@ class CustomerRecipients:
         if item and item.get("deleted"):
             return None
         if item and item.get("email_enc"):
-            try:
-                return self._keyring.decrypt(customer_id, "email", str(item["email_enc"]))
-            except SubjectErased:
-                return None  # erased under GDPR: nobody to write to, and never ask Stripe
+            # None once erased under GDPR: nobody to write to, and Stripe is not asked.
+            return personal_field(item, customer_id, "email", self._keyring)
         return self._from_stripe(customer_id)
 
     def _from_stripe(self, customer_id: str) -> str | None:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from billing.dal.billing_state import BillingState
 from billing.dal.dunning_cases import DunningCases
-from billing.logic.movements import current_mrr, subscription_mrr_at
+from billing.dal.personal_data import personal_field
+from billing.logic.movements import customer_mrr, subscription_mrr_at
 from billing.models.customers import CustomerView, SubscriptionView
 from billing.models.dunning import DunningCaseView
 from billing.settings import api_settings
 from cognitionos.aws import dynamodb_table
-from cognitionos.crypto import SubjectErased, subject_keyring
+from cognitionos.crypto import subject_keyring
 from cognitionos.errors import NotFound
 from cognitionos.http import current_principal, require_scope
 
@@ -41,15 +42,14 @@ def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> Custom
         raise NotFound(f"no customer {customer_id}")
     now = int(time.time())
     discounts = history.discount_versions()
-    mrr_by_currency = current_mrr(history.records.values(), now)
-    currency = customer.get("currency") or next(iter(sorted(mrr_by_currency)), None)
+    currency, mrr = customer_mrr(history.records.values(), customer.get("currency"), now)
     case = DunningCases(dynamodb_table(api_settings().billing_table)).open_case_of(customer_id)
     return CustomerView(
         id=customer_id,
-        email=_personal(customer, customer_id, "email"),
-        name=_personal(customer, customer_id, "name"),
+        email=personal_field(customer, customer_id, "email", subject_keyring()),
+        name=personal_field(customer, customer_id, "name", subject_keyring()),
         currency=currency,
-        mrr=mrr_by_currency.get(currency or "", 0),
+        mrr=mrr,
         deleted=bool(customer.get("deleted")),
         subscriptions=[
             SubscriptionView.of(s, subscription_mrr_at(s["id"], s, discounts, now))
@@ -76,13 +76,3 @@ def get_subscription(
     return SubscriptionView.of(
         sub, subscription_mrr_at(subscription_id, sub, discounts, int(time.time()))
     )
-
-
-def _personal(customer: dict[str, Any], customer_id: str, field: str) -> str | None:
-    token = customer.get(f"{field}_enc")
-    if not token:
-        return None
-    try:
-        return subject_keyring().decrypt(customer_id, field, str(token))
-    except SubjectErased:
-        return None  # erased under GDPR

@@ -179,6 +179,16 @@ def _ended_for_want_of_payment(versions: list[SubscriptionVersion], index: int) 
     return index > 0 and versions[index - 1].status in DELINQUENT_STATUSES
 
 
+def customer_mrr(
+    changes: Iterable[MrrChange], customer_currency: str | None, at: int
+) -> tuple[str | None, int]:
+    """The customer's currency and MRR at ``at``: its own currency, else the one its
+    records are in (a customer Stripe has not given a currency yet)."""
+    by_currency = current_mrr(changes, at)
+    currency = customer_currency or next(iter(sorted(by_currency)), None)
+    return currency, by_currency.get(currency or "", 0)
+
+
 def current_mrr(changes: Iterable[MrrChange], at: int) -> dict[str, int]:
     """The customer's MRR per currency at ``at``, from its change records."""
     mrr: dict[str, int] = {}
