@@ -30,6 +30,11 @@ class StripeApi:
         addresses: Any = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(api_key, base_addresses=addresses, max_network_retries=2)
 
+    @property
+    def client(self) -> stripe.StripeClient:
+        """The SDK client, for the data access modules that call other Stripe resources."""
+        return self._client
+
     def undelivered_events(self, since: int) -> Iterator[dict[str, Any]]:
         """Events whose webhook delivery failed, created at or after ``since`` (Unix s)."""
         page = self._client.v1.events.list(

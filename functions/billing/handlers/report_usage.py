@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -33,10 +32,6 @@ OUTCOME_METRICS = {
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]
 
 
-def stripe_api_key() -> str:
-    return str(parameters.get_secret(usage_report_settings().stripe_api_key_secret_id, max_age=60))
-
-
 def report_record(record: SQSRecord) -> None:
     message = UsageReportMessage.model_validate_json(record.body)
     settings = usage_report_settings()
@@ -48,7 +43,7 @@ def report_record(record: SQSRecord) -> None:
             int(record.attributes.approximate_receive_count),
         ),
         UsageRecordTable(dynamodb_table(settings.usage_table)),
-        StripeMeterEvents(stripe_api_key, settings.stripe_api_base),
+        StripeMeterEvents(settings.stripe_api_key_secret_id, settings.stripe_api_base),
         int(time.time()),
     )
     logger.info("usage report", extra={"usage_id": message.usage_id, "outcome": outcome})
