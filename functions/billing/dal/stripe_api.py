@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import stripe
 from aws_lambda_powertools.utilities import parameters
+
+from billing.logic.state import RefetchableKind
 
 # Keys that can read events; anything else in the secret means "not configured".
 KEY_PREFIXES = ("sk_", "rk_")
 # A rotated key is picked up within a minute without a secret read on every invocation.
 SECRET_MAX_AGE_S = 60
-
-StripeObjectKind = Literal["customer", "subscription", "invoice"]
 
 
 def is_api_key(value: str) -> bool:
@@ -43,7 +43,7 @@ class StripeApi:
         for event in page.auto_paging_iter():
             yield event.to_dict(for_json=True)
 
-    def retrieve(self, kind: StripeObjectKind, object_id: str) -> dict[str, Any]:
+    def retrieve(self, kind: RefetchableKind, object_id: str) -> dict[str, Any]:
         """The current version of one object (``GET /v1/{kind}s/{id}``).
 
         A deleted customer comes back as ``{"id", "object", "deleted": true}``; an unknown id
@@ -58,7 +58,7 @@ class StripeApi:
         elif kind == "invoice":
             found = v1.invoices.retrieve(object_id)
         else:
-            expected = get_args(StripeObjectKind)
+            expected = get_args(RefetchableKind)
             raise ValueError(f"cannot retrieve a Stripe {kind!r}: expected one of {expected}")
         return found.to_dict(for_json=True)
 
@@ -89,6 +89,6 @@ class ConfiguredStripeReader:
         self._secret_id = secret_id
         self._api_base = api_base
 
-    def retrieve(self, kind: StripeObjectKind, object_id: str) -> dict[str, Any] | None:
+    def retrieve(self, kind: RefetchableKind, object_id: str) -> dict[str, Any] | None:
         api = stripe_api_from_secret(self._secret_id, self._api_base)
         return api.retrieve(kind, object_id) if api is not None else None

@@ -14,14 +14,20 @@ from typing import Any, Literal, Protocol
 
 from billing.logic.history import CustomerHistory
 from billing.logic.movements import MrrChange, mrr_changes
-from billing.logic.state import HISTORY_KINDS, Kind, StateChange, change_from_object, state_change
+from billing.logic.state import (
+    HISTORY_KINDS,
+    REFETCHABLE,
+    Kind,
+    RefetchableKind,
+    StateChange,
+    change_from_object,
+    state_change,
+)
 from billing.logic.versions import is_tie
 from billing.models.events import EventStatus, StripeEventEnvelope
 from cognitionos.errors import Conflict
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
-RefetchableKind = Literal["customer", "subscription", "invoice"]
-REFETCHABLE: frozenset[Kind] = frozenset({"customer", "subscription", "invoice"})
 CommitResult = Literal["committed", "duplicate", "state_moved"]
 MAX_ERROR_LENGTH = 500
 

@@ -8,7 +8,7 @@ and name) travel apart from the attributes, so the data access layer can encrypt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from billing.logic.mrr import discount_from_stripe, discount_state
 from billing.logic.versions import content_hash, precedence, version_key
@@ -55,6 +55,9 @@ CHECKOUT_EVENTS = frozenset(
 DISCOUNT_EVENTS = frozenset(
     {"customer.discount.created", "customer.discount.updated", "customer.discount.deleted"}
 )
+# The kinds Stripe's API retrieves by id here (``StripeApi.retrieve``), to break a tie.
+RefetchableKind = Literal["customer", "subscription", "invoice"]
+REFETCHABLE: frozenset[Kind] = frozenset(get_args(RefetchableKind))
 # Kinds whose versions feed a customer's MRR history (logic/movements.py).
 HISTORY_KINDS: frozenset[Kind] = frozenset({"subscription", "discount"})
 
