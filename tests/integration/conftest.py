@@ -135,3 +135,21 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 @pytest.fixture
 def context() -> LambdaContext:
     return LambdaContext()
+
+
+STRIPE_TEST_KEY = "rk_test_integration"
+
+
+@pytest.fixture
+def stripe_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fake Stripe API on loopback, ``STRIPE_TEST_KEY`` in the stripe-api-key secret and
+    ``STRIPE_API_BASE`` pointing at the fake, as a deployment with a key configured has."""
+    from tests.fakes.stripe_api import fake_stripe
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.env["STRIPE_API_KEY_SECRET_ID"], SecretString=STRIPE_TEST_KEY
+    )
+    with fake_stripe() as fake:
+        monkeypatch.setenv("STRIPE_API_BASE", fake.url)
+        reset_runtime_caches()
+        yield fake

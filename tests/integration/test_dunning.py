@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from billing.logic.dunning_service import Dunning
 from cognitionos.jobs import schedule_event
 from tests.factories import customer, invoice
-from tests.fakes.stripe_api import FakeStripe, fake_stripe
-from tests.integration.conftest import REGION, Aws, LambdaContext, reset_runtime_caches
+from tests.fakes.stripe_api import FakeStripe
+from tests.integration.conftest import REGION, Aws, LambdaContext
 from tests.integration.test_billing_api import get, key_for
 
 ACCOUNT = "123456789012"
@@ -27,15 +27,9 @@ HOUR = 3600
 
 
 @pytest.fixture
-def stripe_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
-    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
-        SecretId=aws.env["STRIPE_API_KEY_SECRET_ID"], SecretString="sk_test_dunning"
-    )
-    with fake_stripe() as fake:
-        fake.customers = {"cus_1": customer("cus_1"), "cus_2": customer("cus_2", email=None)}
-        monkeypatch.setenv("STRIPE_API_BASE", fake.url)
-        reset_runtime_caches()
-        yield fake
+def stripe_api(stripe_api: FakeStripe) -> FakeStripe:
+    stripe_api.customers = {"cus_1": customer("cus_1"), "cus_2": customer("cus_2", email=None)}
+    return stripe_api
 
 
 @pytest.fixture

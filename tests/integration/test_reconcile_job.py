@@ -6,28 +6,15 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
 from cognitionos.jobs import schedule_event
 from tests.factories import sqs_event, stripe_event, subscription
-from tests.fakes.stripe_api import FakeStripe, fake_stripe
-from tests.integration.conftest import Aws, LambdaContext, reset_runtime_caches
-
-
-@pytest.fixture
-def stripe_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws.env["STRIPE_API_KEY_SECRET_ID"], SecretString="sk_test_reconcile"
-    )
-    with fake_stripe() as fake:
-        monkeypatch.setenv("STRIPE_API_BASE", fake.url)
-        reset_runtime_caches()
-        yield fake
+from tests.fakes.stripe_api import FakeStripe
+from tests.integration.conftest import STRIPE_TEST_KEY, Aws, LambdaContext
 
 
 def run_job(context: LambdaContext, on_demand: bool = False) -> dict[str, Any]:
@@ -71,7 +58,7 @@ def test_undelivered_events_are_logged_and_queued_once(
     assert sorted(m["Attributes"]["MessageDeduplicationId"] for m in queued) == sorted(
         e["id"] for e in missed
     )
-    assert stripe_api.requests[0][3] == "Bearer sk_test_reconcile"
+    assert stripe_api.requests[0][3] == f"Bearer {STRIPE_TEST_KEY}"
     assert stripe_api.requests[0][2]["delivery_success"] == ["false"]
 
 

@@ -10,7 +10,6 @@ from tests.factories import invoice, stripe_event, subscription
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.conftest import Aws, LambdaContext
 from tests.integration.test_process_events import ingest, process, stored
-from tests.integration.test_reconcile_job import stripe_api  # noqa: F401
 
 
 def deliver(aws: Aws, context: LambdaContext, *events: dict[str, Any]) -> list[dict[str, Any]]:
@@ -55,7 +54,7 @@ def test_without_a_key_canceled_beats_active_in_the_same_second(
 def test_with_a_key_a_tie_is_settled_by_stripes_current_object(
     aws: Aws,
     context: LambdaContext,
-    stripe_api: FakeStripe,  # noqa: F811
+    stripe_api: FakeStripe,
 ) -> None:
     # Stripe says open (a retry is scheduled): precedence alone would have said paid.
     current = {**invoice("in_tie_k", status="open"), "attempt_count": 2}
@@ -75,7 +74,7 @@ def test_with_a_key_a_tie_is_settled_by_stripes_current_object(
 def test_with_a_key_no_tie_means_no_call_to_stripe(
     aws: Aws,
     context: LambdaContext,
-    stripe_api: FakeStripe,  # noqa: F811
+    stripe_api: FakeStripe,
 ) -> None:
     deliver(
         aws,

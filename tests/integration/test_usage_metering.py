@@ -5,29 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from tests.fakes.stripe_api import FakeStripe, fake_stripe
-from tests.integration.conftest import Aws, LambdaContext, reset_runtime_caches
+from tests.fakes.stripe_api import FakeStripe
+from tests.integration.conftest import STRIPE_TEST_KEY, Aws, LambdaContext
 
 METER = "agent_tokens"
 QUEUE = "usage-reports"
-
-
-@pytest.fixture
-def stripe_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws.env["STRIPE_API_KEY_SECRET_ID"], SecretString="rk_test_metering"
-    )
-    with fake_stripe() as fake:
-        monkeypatch.setenv("STRIPE_API_BASE", fake.url)
-        reset_runtime_caches()
-        yield fake
 
 
 def record(tenant: str, identifier: str, value: int = 10, **kwargs: Any) -> bool:
@@ -92,7 +79,7 @@ def test_n_usage_records_give_exactly_n_meter_events(
     assert {e["event_name"] for e in events} == {METER}
     assert {e["timestamp"] for e in events} == {happened}
     assert statuses(aws) == ["reported"] * 5
-    assert {r[3] for r in stripe_api.requests} == {"Bearer rk_test_metering"}
+    assert {r[3] for r in stripe_api.requests} == {f"Bearer {STRIPE_TEST_KEY}"}
 
 
 def test_every_message_delivered_twice_still_gives_n_meter_events(
