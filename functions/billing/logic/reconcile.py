@@ -3,7 +3,6 @@ nightly comparison of stored subscriptions with Stripe's list. Pure, no AWS."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -11,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 from billing.logic.intake import EventLogWriter, EventSender, accept_event
 from billing.logic.state import subscription_state
+from billing.logic.versions import content_hash
 from billing.logic.webhook import envelope_from
 
 # Stripe keeps events for 30 days; a first sweep looks back that far.
@@ -136,8 +136,7 @@ def repair_event(subscription: dict[str, Any], state: dict[str, Any], now: int) 
     when the comparison began, before Stripe's list was read: a real event about a later
     change is newer and wins.
     """
-    fingerprint = json.dumps([subscription["id"], state], sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    digest = content_hash([subscription["id"], state])[:32]
     return {
         "id": f"evt_repair_{digest}",
         "object": "event",
