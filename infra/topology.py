@@ -168,6 +168,7 @@ class Function:
     schedule: Schedule | None = None
     invokes: tuple[str, ...] = field(default=())  # job names this function may run synchronously
     pii: PersonalData = "none"
+    pii_lookups: bool = False  # finds subjects by a blind index: reads the blind-index key
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
 
     @property
@@ -189,8 +190,8 @@ class Function:
 
     @property
     def all_secrets(self) -> tuple[Secret, ...]:
-        """Secrets read: the declared ones, plus the blind-index key for personal data."""
-        extra = (PII_BLIND_INDEX_KEY,) if self.pii != "none" else ()
+        """Secrets read: the declared ones, plus the blind-index key for ``pii_lookups``."""
+        extra = (PII_BLIND_INDEX_KEY,) if self.pii_lookups else ()
         return tuple(dict.fromkeys(self.secrets + extra))
 
     @property

@@ -68,8 +68,9 @@ def test_a_function_handling_personal_data_gets_the_keyring_settings(
     synth: Synth, fn: topology.Function
 ) -> None:
     env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
-    keyring = {"PII_KEY_ID", "SUBJECT_KEYS_TABLE", "PII_BLIND_INDEX_KEY_SECRET_ID"}
+    keyring = {"PII_KEY_ID", "SUBJECT_KEYS_TABLE"}
     assert keyring <= set(env) if fn.pii != "none" else not keyring & set(env)
+    assert ("PII_BLIND_INDEX_KEY_SECRET_ID" in env) == fn.pii_lookups
 
 
 @pytest.mark.parametrize("fn", [f for f in topology.FUNCTIONS if f.invokes], ids=lambda f: f.name)

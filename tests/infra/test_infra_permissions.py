@@ -91,7 +91,7 @@ def declared_writes(fn: topology.Function) -> set[topology.Table]:
 
 
 def declared_secrets(fn: topology.Function) -> set[topology.Secret]:
-    return set(fn.secrets) | ({topology.PII_BLIND_INDEX_KEY} if fn.pii != "none" else set())
+    return set(fn.secrets) | ({topology.PII_BLIND_INDEX_KEY} if fn.pii_lookups else set())
 
 
 def pii_key_id(synth: Synth) -> str:

@@ -49,11 +49,10 @@ def test_environment_variable_names_do_not_collide() -> None:
         assert len(names) == len(set(names)), fn.name
 
 
-def test_a_personal_data_writer_gets_the_keyring_tables_key_and_blind_index_secret() -> None:
+def test_a_personal_data_writer_gets_the_keyring_table_and_key() -> None:
     writer = topology.Function("w", handler="billing.x.h", description="d", pii="write")
     assert writer.resource_env() == {
         "SUBJECT_KEYS_TABLE": topology.SUBJECT_KEYS_TABLE,
-        "PII_BLIND_INDEX_KEY_SECRET_ID": topology.PII_BLIND_INDEX_KEY,
         "PII_KEY_ID": topology.PII_KEY,
     }
     assert writer.table_reads == writer.table_writes == (topology.SUBJECT_KEYS_TABLE,)
@@ -67,6 +66,15 @@ def test_a_personal_data_reader_reads_the_subject_keys_but_cannot_write_them() -
     assert reader.table_reads == (topology.BILLING_TABLE, topology.SUBJECT_KEYS_TABLE)
     assert reader.table_writes == ()
     assert "PII_KEY_ID" in reader.resource_env()
+
+
+def test_only_a_function_that_looks_subjects_up_reads_the_blind_index_key() -> None:
+    finder = topology.Function(
+        "f", handler="billing.x.h", description="d", pii="read", pii_lookups=True
+    )
+    reader = topology.Function("r", handler="billing.x.h", description="d", pii="read")
+    assert finder.all_secrets == (topology.PII_BLIND_INDEX_KEY,)
+    assert reader.all_secrets == ()
 
 
 def test_a_function_without_personal_data_sees_no_keyring() -> None:

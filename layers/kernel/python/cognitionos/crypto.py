@@ -273,7 +273,8 @@ class PersonalDataSettings(FunctionSettings):
 
     pii_key_id: str
     subject_keys_table: str
-    pii_blind_index_key_secret_id: str
+    # Only for functions declared ``pii_lookups=True``: no other function may read the key.
+    pii_blind_index_key_secret_id: str | None = None
 
 
 @functools.cache
@@ -290,9 +291,12 @@ def subject_keyring() -> SubjectKeyring:
 
 def blind_index_key() -> bytes:
     """The blind-index HMAC key, from Secrets Manager (cached five minutes by Parameters)."""
-    secret: Any = parameters.get_secret(
-        _settings().pii_blind_index_key_secret_id, max_age=SECRET_MAX_AGE_S
-    )
+    secret_id = _settings().pii_blind_index_key_secret_id
+    if secret_id is None:
+        raise RuntimeError(
+            "PII_BLIND_INDEX_KEY_SECRET_ID is not set: declare pii_lookups=True on the function"
+        )
+    secret: Any = parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_S)
     return str(secret).encode()
 
 
