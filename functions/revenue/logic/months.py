@@ -1,0 +1,43 @@
+"""Calendar months as integers (``year * 12 + month - 1``): arithmetic without dates.
+
+The API speaks ``YYYY-MM`` (CONTRACT.md section 2); the rollup and the views count months.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+Month = int
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_month(text: str) -> Month:
+    """``"2025-03"`` -> its month number; ValueError naming the text otherwise."""
+    found = _MONTH.match(text)
+    if not found:
+        raise ValueError(f"'{text}' is not a month (YYYY-MM)")
+    return int(found.group(1)) * 12 + int(found.group(2)) - 1
+
+
+def month_text(month: Month) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def month_of(epoch_s: int) -> Month:
+    moment = datetime.fromtimestamp(epoch_s, UTC)
+    return moment.year * 12 + moment.month - 1
+
+
+def day_of(epoch_s: int) -> int:
+    """Day of the month (1-31) of a UTC timestamp."""
+    return datetime.fromtimestamp(epoch_s, UTC).day
+
+
+def month_start(month: Month) -> int:
+    """The first second of ``month`` (UTC), as epoch seconds."""
+    return int(datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC).timestamp())
+
+
+def year_of(month: Month) -> int:
+    return month // 12
