@@ -6,7 +6,7 @@ so an event's effects and its status never disagree and a redelivery changes not
 
 Items: ``<KIND>#<id> / STATE`` (newest version); ``HISTORY#<customer> / <KIND>#<id>#<version>``
 (every version); ``HISTORY#<customer> / MRR#<currency>#<effective>`` (change records, also
-listed by ``gsi1pk = MRR_CHANGES`` in the order they were written, for the revenue rollup).
+published in the order they were written as the MRR change feed, ``cognitionos.mrr_feed``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
 from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import all_items, is_condition_failure, plain
+from cognitionos.mrr_feed import feed_index_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_TRANSACTION_ITEMS = 100
-MRR_CHANGES_INDEX_PK = "MRR_CHANGES"
 
 
 class FieldEncryptor(Protocol):
@@ -234,13 +234,13 @@ class BillingState:
                     "involuntary": record.involuntary,
                     "voided": False,
                     "recorded_at": recorded_ms,
-                    **_rollup_index(record.customer_id, record.key, recorded_ms),
+                    **feed_index_keys(recorded_ms, record.customer_id, record.key),
                 },
             }
         }
 
     def _record_void(self, record: MrrChange, recorded_ms: int) -> dict[str, Any]:
-        index = _rollup_index(record.customer_id, record.key, recorded_ms)
+        index = feed_index_keys(recorded_ms, record.customer_id, record.key)
         return {
             "Update": {
                 "TableName": self._table.name,
@@ -260,11 +260,6 @@ class BillingState:
             self._client.put_item(**spec["Put"])
         else:
             self._client.update_item(**spec["Update"])
-
-
-def _rollup_index(customer_id: str, key: str, recorded_ms: int) -> dict[str, str]:
-    """Records in write order: the rollup reads what changed since its last run."""
-    return {"gsi1pk": MRR_CHANGES_INDEX_PK, "gsi1sk": f"{recorded_ms:013d}#{customer_id}#{key}"}
 
 
 def mrr_change_of(item: dict[str, Any]) -> MrrChange:
