@@ -53,14 +53,18 @@ class FeedWriter:
     """Writes, rewrites and voids change records through billing's own data access code."""
 
     table: Any
-    clock_ms: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_000, 7))
+    clock_ms: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(1_700_000_000_000, 7)
+    )
 
     def put(self, customer: str, currency: str, effective_at: int, mrr_to: int) -> MrrChange:
-        record = MrrChange(customer, currency, effective_at, 0, mrr_to, movement_kind(0, mrr_to, False))
+        record = MrrChange(
+            customer, currency, effective_at, 0, mrr_to, movement_kind(0, mrr_to, False)
+        )
         state = BillingState(self.table)
-        state._write_one(state._record_put(record, next(self.clock_ms)))  # noqa: SLF001
+        state._write_one(state._record_put(record, next(self.clock_ms)))
         return record
 
     def void(self, record: MrrChange) -> None:
         state = BillingState(self.table)
-        state._write_one({"Update": state._record_void(record, next(self.clock_ms))["Update"]})  # noqa: SLF001
+        state._write_one({"Update": state._record_void(record, next(self.clock_ms))["Update"]})

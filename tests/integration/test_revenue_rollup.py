@@ -3,6 +3,7 @@ cut short, changed rates, and incremental == full recompute for any history (hyp
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -113,7 +114,10 @@ def test_a_currency_without_a_rate_fails_the_run_naming_it_and_writes_nothing(ri
     assert rig.months() == before
     # Configuring the rate changes the conversion: the next run recomputes everything.
     summary = rig.rollup("2025-01-20", FxRates.parse("usd", '{"gbp": 1.25}'))
-    assert (summary.mode, summary.reason) == ("full", "the reporting currency or exchange rates changed")
+    assert (summary.mode, summary.reason) == (
+        "full",
+        "the reporting currency or exchange rates changed",
+    )
     assert rig.series().figures(parse_month("2025-01")).mrr_end == 5000 + 3750
 
 
@@ -126,7 +130,9 @@ def test_only_one_run_at_a_time(rig: Rig) -> None:
     RevenueStore(rig.revenue).acquire_lease("run-2", 900)
 
 
-def test_a_run_cut_short_is_finished_by_the_next_one(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_cut_short_is_finished_by_the_next_one(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rig.feed.put("cus_0", "usd", at("2025-01-01"), 100)
     rig.rollup("2025-01-02")
     for n in range(7):
@@ -150,7 +156,9 @@ def test_a_run_cut_short_is_finished_by_the_next_one(rig: Rig, monkeypatch: pyte
     incremental = rig.months()
     rig.rollup("2025-06-01", full=True)
     assert rig.months() == incremental
-    assert rig.series().figures(parse_month("2025-06")).mrr_end == sum(1000 * (n + 1) for n in range(7))
+    assert rig.series().figures(parse_month("2025-06")).mrr_end == sum(
+        1000 * (n + 1) for n in range(7)
+    )
 
 
 # --- incremental == full, whatever arrives when -----------------------------------------
@@ -192,6 +200,9 @@ def test_incremental_runs_equal_a_full_recompute(dynamodb: Any, batches: list[li
     months = sorted(incremental)
     for month in months:
         f = series.figures(month)
-        assert f.mrr_end == f.mrr_start + f.new + f.expansion + f.reactivation - f.contraction - f.churn
-    for earlier, later in zip(months, months[1:], strict=False):
+        assert (
+            f.mrr_end
+            == f.mrr_start + f.new + f.expansion + f.reactivation - f.contraction - f.churn
+        )
+    for earlier, later in itertools.pairwise(months):
         assert series.figures(later).mrr_start == series.figures(earlier).mrr_end

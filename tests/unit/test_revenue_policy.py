@@ -8,6 +8,7 @@ the figures the revenue routes show.
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 from billing.logic.movements import SubscriptionVersion, mrr_changes
@@ -43,7 +44,9 @@ def monthly(cents: int, quantity: int = 1) -> list[PriceItem]:
     return [PriceItem(cents, quantity, "month")]
 
 
-def series_of(*customers: tuple[str, list[SubscriptionVersion]], fx: FxRates = USD) -> views.MonthSeries:
+def series_of(
+    *customers: tuple[str, list[SubscriptionVersion]], fx: FxRates = USD
+) -> views.MonthSeries:
     deltas = MonthDeltas()
     for customer_id, versions in customers:
         records = mrr_changes(customer_id, versions)
@@ -64,7 +67,18 @@ def test_annual_plan_with_a_forever_coupon_counts_a_twelfth_less_the_coupon() ->
     # $1,200 a year = 120000 / 12 = 10000 a month; 25% off forever: 10000 * 0.75 = 7500.
     coupon = Discount("di_1", percent_off=Fraction(25), duration="forever")
     series = series_of(
-        ("cus_a", [version("sub_a", "2025-01-15", "active", [PriceItem(120000, 1, "year")], discounts=(coupon,))])
+        (
+            "cus_a",
+            [
+                version(
+                    "sub_a",
+                    "2025-01-15",
+                    "active",
+                    [PriceItem(120000, 1, "year")],
+                    discounts=(coupon,),
+                )
+            ],
+        )
     )
     jan = month(series, "2025-01")
     assert (jan.new, jan.mrr_end, jan.customers_end) == (7500, 7500, 1)
@@ -87,7 +101,9 @@ def test_seat_changes_are_expansion_and_contraction() -> None:
     feb, mar = month(series, "2025-02"), month(series, "2025-03")
     assert (feb.mrr_start, feb.expansion, feb.mrr_end) == (10000, 6000, 16000)
     assert (mar.mrr_start, mar.contraction, mar.mrr_end) == (16000, 4000, 12000)
-    assert views.churn_rates(series, parse_month("2025-03")).gross_mrr_churn_rate == 0.25  # 4000 / 16000
+    assert (
+        views.churn_rates(series, parse_month("2025-03")).gross_mrr_churn_rate == 0.25
+    )  # 4000 / 16000
 
 
 def test_a_trial_counts_from_its_conversion_as_new() -> None:
@@ -201,6 +217,6 @@ def test_every_month_adds_up_and_chains() -> None:
         assert f.mrr_end == (
             f.mrr_start + f.new + f.expansion + f.reactivation - f.contraction - f.churn
         )
-    for earlier, later in zip(figures, figures[1:], strict=False):
+    for earlier, later in itertools.pairwise(figures):
         assert later.mrr_start == earlier.mrr_end
         assert later.customers_start == earlier.customers_end

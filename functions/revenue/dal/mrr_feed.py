@@ -23,5 +23,7 @@ class MrrFeedReader:
         """Every record written at or after ``cursor_ms``, in write order, each in its
         latest state (a record rewritten later shows up at its new position only)."""
         condition = Key("gsi1pk").eq(FEED_PARTITION) & Key("gsi1sk").gte(feed_position(cursor_ms))
-        for item in all_items(self._table.query, IndexName=FEED_INDEX, KeyConditionExpression=condition):
+        for item in all_items(
+            self._table.query, IndexName=FEED_INDEX, KeyConditionExpression=condition
+        ):
             yield FeedRecord.from_item(item)

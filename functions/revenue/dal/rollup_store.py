@@ -100,7 +100,7 @@ class RevenueStore:
                 raise  # a lease already taken over after it expired is the new owner's
 
     def finish(self, state: RollupState, last_run_at: int) -> None:
-        assert state.horizon is not None  # noqa: S101 (every run ends with a horizon)
+        assert state.horizon is not None
         self._table.update_item(
             Key=STATE_KEY,
             UpdateExpression=(
@@ -172,7 +172,7 @@ class RevenueStore:
         generation: int,
         horizon: Month,
     ) -> None:
-        items = [
+        items: list[Any] = [
             {"Put": {"TableName": self._table.name, "Item": self._customer_item(c, r, generation)}}
             for c, r in customers.items()
         ]
@@ -260,7 +260,10 @@ class RevenueStore:
     def _batch_get(self, keys: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
         for start in range(0, len(keys), BATCH_GET_MAX):
             request: dict[str, Any] = {
-                self._table.name: {"Keys": keys[start : start + BATCH_GET_MAX], "ConsistentRead": True}
+                self._table.name: {
+                    "Keys": keys[start : start + BATCH_GET_MAX],
+                    "ConsistentRead": True,
+                }
             }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)

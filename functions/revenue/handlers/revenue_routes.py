@@ -20,6 +20,7 @@ from revenue.models.revenue import (
     ChurnView,
     CohortsView,
     CohortView,
+    ForecastPointView,
     ForecastView,
     MonthView,
     MrrView,
@@ -147,5 +148,6 @@ def get_forecast(months: Annotated[int, Query(ge=1, le=36)] = 12) -> ForecastVie
     forecast = forecast_mrr(
         history, current_mrr=current_mrr, first_month=this_month + 1, months=months
     )
-    return ForecastView(method=forecast.method, points=[asdict(p) for p in forecast.points])
-
+    return ForecastView(
+        method=forecast.method, points=[ForecastPointView(**asdict(p)) for p in forecast.points]
+    )

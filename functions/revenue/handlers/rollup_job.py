@@ -32,10 +32,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # The lease outlives the function's timeout, so a crashed run never blocks for long.
     store.acquire_lease(owner, context.get_remaining_time_in_millis() // 1000 + 60)
     try:
-        summary = run_rollup(store, feed, settings.fx, int(time.time()), full=full).as_dict()
+        result = run_rollup(store, feed, settings.fx, int(time.time()), full=full)
     finally:
         store.release_lease(owner)
-    metrics.add_metric("RevenueRecordsRead", MetricUnit.Count, summary["records_read"])
-    metrics.add_metric("RevenueCustomersChanged", MetricUnit.Count, summary["customers_changed"])
+    metrics.add_metric("RevenueRecordsRead", MetricUnit.Count, result.records_read)
+    metrics.add_metric("RevenueCustomersChanged", MetricUnit.Count, result.customers_changed)
+    summary = result.as_dict()
     logger.info("revenue-rollup done", extra=summary)
     return summary

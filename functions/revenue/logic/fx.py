@@ -12,10 +12,11 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # Stripe's minor units: most currencies have 2 decimals, these 0 and these 3
 # (https://docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
-THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+ZERO_DECIMAL = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+})  # fmt: skip
+THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 
 
@@ -57,7 +58,9 @@ class FxRates:
             try:
                 value = Decimal(rate)
             except (InvalidOperation, TypeError):
-                raise ValueError(f"COGNITION_FX_RATES: the rate of {code} is not a number") from None
+                raise ValueError(
+                    f"COGNITION_FX_RATES: the rate of {code} is not a number"
+                ) from None
             if not value.is_finite() or value <= 0:
                 raise ValueError(f"COGNITION_FX_RATES: the rate of {code} must be positive")
             rates[code] = value
@@ -72,7 +75,7 @@ class FxRates:
         if rate is None:
             raise MissingRate(
                 f"no exchange rate for '{currency}' in COGNITION_FX_RATES (reporting currency "
-                f"{self.reporting_currency}); add one, e.g. {{\"{currency}\": 1.0}}"
+                f'{self.reporting_currency}); add one, e.g. {{"{currency}": 1.0}}'
             )
         shift = minor_exponent(self.reporting_currency) - minor_exponent(currency)
         value = Decimal(amount) * rate * Decimal(10) ** shift
@@ -82,6 +85,9 @@ class FxRates:
     def fingerprint(self) -> str:
         """Changes whenever the conversion would: the rollup then recomputes every month."""
         text = json.dumps(
-            [self.reporting_currency, sorted((c, str(r.normalize())) for c, r in self.rates.items())]
+            [
+                self.reporting_currency,
+                sorted((c, str(r.normalize())) for c, r in self.rates.items()),
+            ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]

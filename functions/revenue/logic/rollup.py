@@ -15,7 +15,7 @@ run) builds every customer and month from the whole feed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from cognitionos.mrr_feed import FeedRecord
@@ -173,7 +173,7 @@ def first_difference(old: list[Point], new: list[Point]) -> Month:
 def _incremental(
     store: RollupStore, feed: ChangeFeed, fx: FxRates, state: RollupState, now_s: int
 ) -> RollupSummary:
-    assert state.cursor_ms is not None and state.horizon is not None  # noqa: S101 (not first run)
+    assert state.cursor_ms is not None and state.horizon is not None
     by_customer, newest = latest_records(feed.since(max(state.cursor_ms - FEED_OVERLAP_MS, 0)))
     stored = store.customers(by_customer, state.generation)
     changes: list[_Change] = []
@@ -257,7 +257,7 @@ def _chunks(items: list[_Change], size: int) -> Iterator[list[_Change]]:
         yield items[start : start + size]
 
 
-def _full(
+def _full(  # noqa: PLR0917 (run_rollup's arguments, passed on)
     store: RollupStore,
     feed: ChangeFeed,
     fx: FxRates,

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from revenue.logic.months import Month, day_of, month_of, month_text
+from revenue.logic.months import Month, day_of, month_of, month_text, parse_month
 from revenue.logic.timeline import Point
 
 MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
@@ -95,8 +95,6 @@ class MonthTotals:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> MonthTotals:
-        from revenue.logic.months import parse_month
-
         return cls(
             movements={k: int(item.get(k, 0)) for k in MOVEMENTS},
             start_movements={k: int(item.get(f"start_{k}", 0)) for k in START_MOVEMENTS},
@@ -168,7 +166,7 @@ class MonthDeltas:
             paid_before = paid_before or mrr > 0
             before = mrr
 
-    def _add_step(
+    def _add_step(  # noqa: PLR0917 (one step's facts, all positional at its one caller)
         self,
         month: Month,
         day: int,
