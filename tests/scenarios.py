@@ -44,6 +44,7 @@ class Price:
     product: str
     unit_amount: int
     interval: str = "month"
+    currency: str = "usd"
 
 
 BASIC = Price("price_basic", "prod_basic", 2000)
@@ -134,8 +135,13 @@ class _Subscription:
         )
         item = obj["items"]["data"][0]
         item["current_period_start"] = self.period_start
-        item["price"] |= {"id": self.price.id, "product": self.price.product}
+        item["price"] |= {
+            "id": self.price.id,
+            "product": self.price.product,
+            "currency": self.price.currency,
+        }
         obj |= {
+            "currency": self.price.currency,
             "start_date": self.period_start,
             "trial_end": self.trial_end,
             "cancel_at_period_end": self.cancel_at_period_end,
@@ -393,7 +399,7 @@ class _Story:
             "payment_status": "paid",
             "subscription": sub.id,
             "invoice": first["id"],
-            "currency": "usd",
+            "currency": sub.price.currency,
             "amount_total": first["amount_due"],
         }
 

@@ -58,6 +58,8 @@ import boto3
 import pytest
 import requests
 
+from tests.revenue_scenario import FX_RATES
+
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 WEBHOOK_SECRET = "whsec_e2e0123456789abcdefghijklmnopqrstu"
@@ -189,6 +191,7 @@ def _runner_env(port: int, local_dir: Path) -> dict[str, str]:
             "PORT": str(port),
             "COGNITION_LOCAL_DIR": str(local_dir),
             "COGNITION_SCHEDULES": "off",
+            "COGNITION_FX_RATES": FX_RATES,  # the revenue scenario's EUR customer
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
         }

@@ -5,8 +5,6 @@ figures worked out by hand (tests/scenarios.py)."""
 
 from __future__ import annotations
 
-import functools
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,27 +14,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 
+from tests.e2e.delivery import (
+    BILLING_TABLE,
+    POST_THREADS,
+    drain,
+    dynamodb_of,
+    plain_item,
+    post_concurrently,
+    post_in_order,
+)
 from tests.scenarios import BillingYear, billing_year, deliveries
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 SEED = 2025
-POST_THREADS = 4
-DRAIN_TIMEOUT_S = 240
-BILLING_TABLE = "cognitionos-billing"  # the runner's prefix and the topology's table name
 # Differ between two stores for the same facts: which of two identical deliveries came first,
 # per-subject ciphertext, write times and the rollup index built from them.
 VOLATILE = frozenset({"version_event", "email_enc", "name_enc", "recorded_at", "gsi1sk"})
-
-
-@dataclass
-class Posted:
-    posts: int
-    accepted: int  # answered duplicate=false: a new event id
-    seconds_to_post: float
-    seconds_to_drain: float = 0.0
 
 
 @dataclass
@@ -59,12 +54,12 @@ def delivered(runner: Any, other_runner: Any) -> Delivered:
     delivery = deliveries(year.events, SEED)
     started = time.monotonic()
     with ThreadPoolExecutor(POST_THREADS + 1) as pool:
-        in_order = pool.submit(_post_in_order, runner, year.events)
-        shuffled = _post_concurrently(other_runner, delivery.posts, pool)
+        in_order = pool.submit(post_in_order, runner, year.events)
+        shuffled = post_concurrently(other_runner, delivery.posts, pool)
         first = in_order.result()
     ids = {e["id"] for e in delivery.posts}
-    first.seconds_to_drain = _drain(runner, {e["id"] for e in year.events}, started)
-    shuffled.seconds_to_drain = _drain(other_runner, ids, started)
+    first.seconds_to_drain = drain(runner, {e["id"] for e in year.events}, started)
+    shuffled.seconds_to_drain = drain(other_runner, ids, started)
     figures = {
         "customers": len(year.expectations),
         "events in the year": len(year.events),
@@ -88,88 +83,9 @@ def delivered(runner: Any, other_runner: Any) -> Delivered:
     return Delivered(year, runner, other_runner, figures)
 
 
-def _post_in_order(runner: Any, events: list[dict[str, Any]]) -> Posted:
-    """One at a time, oldest first. (Posting customers side by side is no faster: both
-    runners share two cores.)"""
-    started = time.monotonic()
-    answers = [_post(runner, event) for event in events]
-    return Posted(len(events), answers.count(False), time.monotonic() - started)
-
-
-def _post_concurrently(
-    runner: Any, posts: list[dict[str, Any]], pool: ThreadPoolExecutor
-) -> Posted:
-    """In the given order, ``POST_THREADS`` at a time."""
-    lanes = [posts[n::POST_THREADS] for n in range(POST_THREADS)]
-    started = time.monotonic()
-    answers = [
-        a for lane in pool.map(lambda lane: [_post(runner, e) for e in lane], lanes) for a in lane
-    ]
-    return Posted(len(posts), answers.count(False), time.monotonic() - started)
-
-
-def _post(runner: Any, event: dict[str, Any]) -> bool:
-    """POST one event signed now (its ``created`` stays the scripted time); ``duplicate``."""
-    response = runner.post_stripe(json.dumps(event).encode())
-    assert response.status_code == 200, response.text
-    return bool(response.json()["duplicate"])
-
-
-def _drain(runner: Any, event_ids: set[str], started: float) -> float:
-    """Wait until nothing is queued and every one of ``event_ids`` is processed; the
-    seconds since ``started``."""
-
-    def drained() -> bool:
-        queued = runner.get("/v1/billing/events", params={"status": "queued", "limit": 1})
-        if queued.json()["events"]:
-            return False
-        statuses = _event_statuses(runner, event_ids)
-        failed = {i: s for i, s in statuses.items() if s["status"] == "failed"}
-        assert not failed, f"events failed: {failed}"
-        return all(s["status"] == "processed" for s in statuses.values())
-
-    runner.wait_for(drained, timeout=DRAIN_TIMEOUT_S, interval=1.0)
-    return time.monotonic() - started
-
-
-def _event_statuses(runner: Any, event_ids: set[str]) -> dict[str, dict[str, Any]]:
-    dynamodb = _dynamodb(runner)
-    keys = [{"pk": {"S": f"EVENT#{i}"}, "sk": {"S": "EVENT"}} for i in sorted(event_ids)]
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), 100):
-        request = {
-            BILLING_TABLE: {
-                "Keys": keys[start : start + 100],
-                "ProjectionExpression": "id, #s, #e",
-                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-            }
-        }
-        while request:
-            page = dynamodb.batch_get_item(RequestItems=request)
-            for item in page["Responses"].get(BILLING_TABLE, []):
-                plain = _plain(item)
-                found[plain["id"]] = plain
-            request = page.get("UnprocessedKeys") or {}
-    assert set(found) == event_ids, f"not logged: {sorted(event_ids - set(found))[:5]}"
-    return found
-
-
-# --- reading each runner's store -----------------------------------------------------------
-
-
-@functools.cache
-def _dynamodb(runner: Any) -> Any:
-    return runner.client("dynamodb")
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    deserializer = TypeDeserializer()
-    return {k: deserializer.deserialize(v) for k, v in item.items()}
-
-
 def _state(runner: Any, kind: str, object_id: str) -> dict[str, Any] | None:
     item = (
-        _dynamodb(runner)
+        dynamodb_of(runner)
         .get_item(
             TableName=BILLING_TABLE,
             Key={"pk": {"S": f"{kind.upper()}#{object_id}"}, "sk": {"S": "STATE"}},
@@ -177,12 +93,14 @@ def _state(runner: Any, kind: str, object_id: str) -> dict[str, Any] | None:
         )
         .get("Item")
     )
-    return None if item is None else {k: v for k, v in _plain(item).items() if k not in VOLATILE}
+    return (
+        None if item is None else {k: v for k, v in plain_item(item).items() if k not in VOLATILE}
+    )
 
 
 def _mrr_records(runner: Any, customer_id: str) -> list[dict[str, Any]]:
     """The customer's live MRR change records, oldest first."""
-    dynamodb = _dynamodb(runner)
+    dynamodb = dynamodb_of(runner)
     kwargs: dict[str, Any] = {
         "TableName": BILLING_TABLE,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :mrr)",
@@ -195,7 +113,7 @@ def _mrr_records(runner: Any, customer_id: str) -> list[dict[str, Any]]:
     records = []
     while True:
         page = dynamodb.query(**kwargs)
-        records += [_plain(i) for i in page["Items"]]
+        records += [plain_item(i) for i in page["Items"]]
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
