@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,23 @@ CHART_DATA_JS = """(id) => {
   return {labels: chart.data.labels,
           datasets: chart.data.datasets.map((d) => ({label: d.label, data: d.data}))};
 }"""
+
+
+def usd(minor: int) -> str:
+    """How the page shows a USD amount in en-US: cents only when there are some."""
+    whole, cents = divmod(minor, 100)
+    return f"${whole:,}" if cents == 0 else f"${whole:,}.{cents:02d}"
+
+
+def usd_whole(minor: int) -> str:
+    """A USD amount in whole dollars, as the MRR and ARR tiles show it."""
+    return f"${(Decimal(minor) / 100).quantize(Decimal(1), ROUND_HALF_UP):,}"
+
+
+def percent(fraction: float, places: int = 1) -> str:
+    """As Intl.NumberFormat rounds: the exact value of the double, ties away from zero."""
+    value = (Decimal(fraction) * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return f"{value}%"
 
 
 @pytest.fixture(scope="module")

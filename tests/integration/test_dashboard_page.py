@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Route
 
-from tests.browser import DESKTOP, PHONE, ConfinedPage, browser, confined_page
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    ConfinedPage,
+    browser,
+    confined_page,
+    percent,
+    usd,
+    usd_whole,
+)
 from tests.integration.revenue_api_fixture import (
     EMPTY_KEY,
     GOOD_KEY,
@@ -45,23 +53,6 @@ def phone(browser: Browser, api: FixtureApi) -> Iterator[ConfinedPage]:
     confined = confined_page(browser, api.url, PHONE)
     yield confined
     confined.page.context.close()
-
-
-def _usd(minor: int) -> str:
-    """How en-US shows a USD amount: cents only when there are some."""
-    whole, cents = divmod(minor, 100)
-    return f"${whole:,}" if cents == 0 else f"${whole:,}.{cents:02d}"
-
-
-def _usd_whole(minor: int) -> str:
-    dollars = (Decimal(minor) / 100).quantize(Decimal(1), ROUND_HALF_UP)
-    return f"${dollars:,}"
-
-
-def _pct(fraction: float, places: int = 1) -> str:
-    """As Intl.NumberFormat rounds: the exact value of the double, ties away from zero."""
-    percent = (Decimal(fraction) * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return f"{percent}%"
 
 
 def _months(api: FixtureApi, count: int) -> list[dict[str, Any]]:
@@ -106,13 +97,13 @@ def test_every_chart_draws_the_figures_the_api_answered(desktop: ConfinedPage, a
 def test_kpi_tiles_show_the_summary_in_the_api_currency(desktop: ConfinedPage, api: Any) -> None:
     desktop.open_with_key(GOOD_KEY)
     summary = api.figures.summary()
-    assert desktop.kpi("mrr") == _usd_whole(summary["mrr"])
-    assert desktop.kpi("arr") == _usd_whole(summary["arr"])
+    assert desktop.kpi("mrr") == usd_whole(summary["mrr"])
+    assert desktop.kpi("arr") == usd_whole(summary["arr"])
     assert desktop.kpi("customers") == f"{summary['paying_customers']:,}"
-    assert desktop.kpi("arpu") == _usd(summary["arpu"])
+    assert desktop.kpi("arpu") == usd(summary["arpu"])
     last_complete = api.figures.churn(_months(api, 2)[0]["month"])
-    assert desktop.kpi("churn") == _pct(last_complete["customer_churn_rate"])
-    assert desktop.kpi("nrr") == _pct(last_complete["nrr"])
+    assert desktop.kpi("churn") == percent(last_complete["customer_churn_rate"])
+    assert desktop.kpi("nrr") == percent(last_complete["nrr"])
     as_of = date.fromisoformat(summary["as_of"])
     assert f"As of {as_of:%b} {as_of.day}, {as_of.year}" in desktop.page.inner_text("#subtitle")
 
@@ -127,13 +118,13 @@ def test_the_heatmap_has_a_row_per_cohort_with_its_retention(
     assert [r.get_attribute("data-cohort") for r in rows] == [c["cohort"] for c in cohorts]
     for row, cohort in zip(rows, cohorts, strict=True):
         cells = [c.inner_text() for c in row.query_selector_all("td.cell:not(.blank)")]
-        assert cells == [_pct(v, 0) for v in cohort["logo_retention"]]
+        assert cells == [percent(v, 0) for v in cohort["logo_retention"]]
 
     desktop.page.click("#cohort-revenue")
     first = desktop.page.query_selector("#cohort-table tbody tr")
     assert first is not None
     revenue = [c.inner_text() for c in first.query_selector_all("td.cell:not(.blank)")]
-    assert revenue == [_pct(v, 0) for v in cohorts[0]["revenue_retention"]]
+    assert revenue == [percent(v, 0) for v in cohorts[0]["revenue_retention"]]
 
 
 def test_the_key_stays_in_the_tab_and_goes_only_to_this_origin_as_a_bearer_token(
