@@ -7,7 +7,13 @@ PY := $(BIN)/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions:$(CURDIR)/layers/kernel/python
 
-.PHONY: run test unit integration infra e2e lint format security synth bench openapi clean
+.PHONY: run test unit integration infra e2e lint format security synth bench openapi clean \
+	dashboard-assets
+
+# The dashboard inlines Chart.js's UMD build; it is copied from node_modules (pinned in
+# package.json), not committed, and ships in the revenue-api asset because synth needs it.
+CHART_JS_SRC := node_modules/chart.js/dist/chart.umd.min.js
+CHART_JS := functions/revenue/dashboard/vendor/chart.umd.min.js
 
 # The venv is rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt package.json package-lock.json
@@ -17,13 +23,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt package.json package-l
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: $(VENV)/.installed
+$(CHART_JS): $(VENV)/.installed
+	@test -f $(CHART_JS_SRC) || { echo "$(CHART_JS_SRC) is missing: run npm ci" >&2; exit 1; }
+	mkdir -p $(@D)
+	cp $(CHART_JS_SRC) $@
+
+dashboard-assets: $(CHART_JS)
+
+run: $(VENV)/.installed $(CHART_JS)
 	$(PY) -m infra.local
 
-test: $(VENV)/.installed lint security synth
+test: $(VENV)/.installed $(CHART_JS) lint security synth
 	$(PY) -m pytest -n 2 --dist loadgroup tests/unit tests/integration tests/infra tests/e2e
 
-unit integration infra e2e: $(VENV)/.installed
+unit integration infra e2e: $(VENV)/.installed $(CHART_JS)
 	$(PY) -m pytest tests/$@
 
 lint: $(VENV)/.installed
@@ -39,14 +52,14 @@ security: $(VENV)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
 	$(BIN)/pip-audit --progress-spinner off -r requirements.txt
 
-synth: $(VENV)/.installed
+synth: $(VENV)/.installed $(CHART_JS)
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 openapi: $(VENV)/.installed
 	$(PY) -m infra.openapi --write
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(CHART_JS)
 	$(PY) -m pytest tests/bench -s -p no:randomly
 
 clean:
