@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cognitionos.http import create_resolver
 from cognitionos.observability import logger, metrics, traced
-from revenue.handlers import revenue_routes
+from revenue.handlers import dashboard_routes, revenue_routes
 from revenue.settings import api_settings
 
 app = create_resolver()
 app.include_router(revenue_routes.router)
+app.include_router(dashboard_routes.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
