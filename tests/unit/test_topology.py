@@ -99,3 +99,27 @@ def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> N
     assert "PII_KEY_ID" not in function_env(
         topology.function("billing-ingest"), LocalConfig(), made, {}
     )
+
+
+def test_every_function_setting_is_a_topology_setting_with_a_valid_default() -> None:
+    declared = {setting for fn in topology.FUNCTIONS for setting in fn.settings}
+    assert declared == set(topology.SETTINGS)
+    names = [setting.env for setting in topology.SETTINGS]
+    contexts = [setting.context for setting in topology.SETTINGS]
+    assert len(set(names)) == len(names) and len(set(contexts)) == len(contexts)
+    for setting in topology.SETTINGS:
+        setting.check(setting.default)
+
+
+def test_an_index_read_names_an_index_the_table_has() -> None:
+    with pytest.raises(ValueError, match="table billing has no index 'gsi9'"):
+        topology.IndexRead(topology.BILLING_TABLE, "gsi9")
+
+
+def test_an_index_reader_gets_the_table_name_but_no_table_read() -> None:
+    rollup = topology.function("revenue-rollup")
+    assert rollup.index_reads == (topology.IndexRead(topology.BILLING_TABLE, "gsi1"),)
+    assert topology.BILLING_TABLE not in rollup.tables
+    assert rollup.resource_env()["BILLING_TABLE"] == topology.BILLING_TABLE
+    assert rollup.resource_env()["REVENUE_TABLE"] == topology.REVENUE_TABLE
+
