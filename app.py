@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.constructs.settings import SettingError
 from infra.stack import CognitionOSStack
 
 
@@ -27,5 +29,8 @@ def build(app: App) -> CognitionOSStack:
 
 if __name__ == "__main__":
     app = App()
-    build(app)
+    try:
+        build(app)
+    except SettingError as exc:  # the operator's own input: the message, not a traceback
+        sys.exit(f"app.py: {exc}")
     app.synth()

@@ -19,6 +19,7 @@ from infra.constructs.policies import Resources
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
+from infra.constructs.settings import deployment_settings
 
 DESCRIPTION = (
     "CognitionOS: serverless back office (Stripe billing, revenue, agents, alerts, privacy). "
@@ -37,6 +38,7 @@ class CognitionOSStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=DESCRIPTION, **kwargs)
+        settings = deployment_settings(self)  # a bad context value stops synth before any work
         self.data = Data(self, "Data")
         key = self.data.key
         self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
@@ -58,6 +60,7 @@ class CognitionOSStack(Stack):
                 email=self.email,
             ),
             layers=self.layers,
+            settings=settings,
             tracing=_flag(self.node.try_get_context("tracing")),
         )
         self.api = Api(self, "Api", functions=self.functions.functions, key=key)

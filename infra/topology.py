@@ -8,8 +8,11 @@ are derived from the same lines (``Function.resource_env``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from infra import setting_checks
 
 NAMESPACE = "CognitionOS"
 RUNTIME = "python3.12"
@@ -42,6 +45,39 @@ class Table:
     @property
     def env_var(self) -> str:
         return _env_name(self.name, "TABLE")
+
+
+@dataclass(frozen=True)
+class IndexRead:
+    """``dynamodb:Query`` on one global secondary index of a table, and nothing else of it.
+
+    For a feed another context publishes through its own table's index: the reader may
+    query that index only (not the table, not its other indexes). It still gets the
+    table's name (``<TABLE>_TABLE``), which DynamoDB needs to address the index.
+    """
+
+    table: Table
+    index: str
+
+    def __post_init__(self) -> None:
+        if self.index not in {index.name for index in self.table.indexes}:
+            raise ValueError(f"table {self.table.name} has no index {self.index!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Deployment configuration that is not a resource: one environment variable.
+
+    The stack sets it from CDK context (``-c <context>=...``; cdk.json may hold JSON), the
+    local runner from the user's environment variable of the same name; both fall back to
+    ``default`` and refuse a value ``check`` rejects. Only functions that declare it get it.
+    """
+
+    env: str
+    context: str
+    default: str
+    description: str
+    check: Callable[[str], None] = field(compare=False)  # ValueError saying what is wrong
 
 
 @dataclass(frozen=True)
@@ -170,6 +206,8 @@ class Function:
     pii: PersonalData = "none"
     pii_lookups: bool = False  # finds subjects by a blind index: reads the blind-index key
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
+    index_reads: tuple[IndexRead, ...] = ()  # queries one index of a table, nothing else of it
+    settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
 
     @property
     def context(self) -> str:
@@ -208,6 +246,8 @@ class Function:
         env: dict[str, Table | Queue | Secret | Key | EmailTemplate] = {}
         for table in self.tables:
             env[table.env_var] = table
+        for index_read in self.index_reads:
+            env[index_read.table.env_var] = index_read.table
         for queue in self.sends_to:
             env[queue.env_var] = queue
         for secret in self.all_secrets:
@@ -247,7 +287,13 @@ SUBJECT_KEYS_TABLE = Table("subject-keys", partition_key="subject_id", sort_key=
 # Usage records (cognitionos.usage): one item per billable fact, keyed by its deterministic id,
 # which is also the Stripe meter event identifier. Any context that meters usage writes here.
 USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attribute="expires_at")
-TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE)
+# Revenue's own state: rollup cursor, per-customer MRR timelines, per-year month totals.
+REVENUE_TABLE = Table("revenue")
+TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE, REVENUE_TABLE)
+
+# Billing's MRR change feed: items with gsi1pk = "MRR_CHANGES" on the billing table's gsi1,
+# sorted by gsi1sk. Revenue reads billing through this and nothing else.
+MRR_CHANGE_FEED = IndexRead(BILLING_TABLE, "gsi1")
 
 # --- keys ---------------------------------------------------------------------------------
 
@@ -280,6 +326,27 @@ PII_BLIND_INDEX_KEY = Secret(
     rotation_note="a new key orphans every stored blind index until they are all recomputed.",
 )
 SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY)
+
+# --- settings -----------------------------------------------------------------------------
+
+FX_RATES = Setting(
+    env="COGNITION_FX_RATES",
+    context="fxRates",
+    default="{}",
+    description=(
+        'Fixed exchange rates to the reporting currency, a JSON object such as {"eur": 1.08}: '
+        "an amount in eur counts 1.08 times its value"
+    ),
+    check=setting_checks.fx_rates,
+)
+REPORTING_CURRENCY = Setting(
+    env="COGNITION_REPORTING_CURRENCY",
+    context="reportingCurrency",
+    default="usd",
+    description="The currency revenue figures are reported in (lower-case ISO 4217 code)",
+    check=setting_checks.currency_code,
+)
+SETTINGS = (FX_RATES, REPORTING_CURRENCY)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -431,7 +498,38 @@ FUNCTIONS: tuple[Function, ...] = (
         reads=(API_KEYS_TABLE,),
         writes=(API_KEYS_TABLE,),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile", "dunning"),
+        invokes=("billing-reconcile", "dunning", "revenue-rollup"),
+        timeout_s=29,
+    ),
+    Function(
+        "revenue-rollup",
+        handler="revenue.handlers.rollup_job.lambda_handler",
+        description="Rolls billing's MRR changes up into customer timelines and month totals",
+        job="revenue-rollup",
+        schedule=Schedule("rate(1 hour)"),
+        index_reads=(MRR_CHANGE_FEED,),
+        reads=(REVENUE_TABLE,),
+        writes=(REVENUE_TABLE,),
+        settings=(FX_RATES, REPORTING_CURRENCY),
+        memory_mb=1024,
+        timeout_s=900,
+    ),
+    Function(
+        "revenue-api",
+        handler="revenue.handlers.api.lambda_handler",
+        description="Revenue read API (MRR, churn, cohorts, forecast) and the dashboard page",
+        routes=(
+            Route("GET", "/v1/revenue/summary"),
+            Route("GET", "/v1/revenue/mrr"),
+            Route("GET", "/v1/revenue/churn"),
+            Route("GET", "/v1/revenue/cohorts"),
+            Route("GET", "/v1/revenue/forecast"),
+            Route("GET", "/dashboard", auth="none"),  # the page asks for a key, then calls /v1
+        ),
+        reads=(REVENUE_TABLE, *API_KEY_AUTH_TABLES),
+        secrets=API_KEY_AUTH_SECRETS,
+        settings=(FX_RATES, REPORTING_CURRENCY),  # an empty store's figures still name a currency
+        memory_mb=512,  # the page inlines a ~200 KB chart library
         timeout_s=29,
     ),
 )

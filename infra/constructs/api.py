@@ -44,7 +44,10 @@ NO_AUTHORIZER_REASON: Mapping[topology.Auth, str] = {
         "Stripe cannot send credentials; the function verifies the Stripe-Signature HMAC "
         "over the raw body and stores nothing for a bad signature."
     ),
-    "none": "Public by design (health check, API docs, OpenAPI document): no data behind it.",
+    "none": (
+        "Public by design (health check, API docs, OpenAPI document, the dashboard page that "
+        "asks for an API key and sends it to the /v1 routes): no data behind it."
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import cast
 
 from aws_cdk import CfnResource, Duration, IgnoreMode, Stack
@@ -50,10 +51,12 @@ class Functions(Construct):
         *,
         resources: Resources,
         layers: Layers,
+        settings: Mapping[str, str],
         tracing: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._resources = resources
+        self._settings = settings  # Setting env var -> this deployment's checked value
         self._layers = layers
         self._tracing = tracing
         self._code: dict[str, lambda_.Code] = {}
@@ -153,6 +156,8 @@ class Functions(Construct):
                 env[var] = self._resources.secrets[resource.name].secret_arn
         if fn.emails:
             env[topology.EMAIL_SENDER_ENV] = self._email().sender
+        for setting in fn.settings:
+            env[setting.env] = self._settings[setting.env]
         return env
 
     def _email(self) -> Email:

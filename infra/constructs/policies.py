@@ -35,6 +35,8 @@ WRITE_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 )
+# A declared IndexRead: queries of that one index, no other read of its table.
+INDEX_QUERY_ACTIONS = ("dynamodb:Query",)
 SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueAttributes")
 CONSUME_ACTIONS = (
     "sqs:ReceiveMessage",
@@ -83,7 +85,7 @@ def _table_arns(table: topology.Table, resources: Resources) -> list[str]:
 
 
 def touches_encrypted_resources(fn: topology.Function) -> bool:
-    return bool(fn.tables or fn.sends_to or fn.consumes or fn.all_secrets)
+    return bool(fn.tables or fn.index_reads or fn.sends_to or fn.consumes or fn.all_secrets)
 
 
 def _use_key(key: topology.Key, fn: topology.Function, resources: Resources) -> iam.PolicyStatement:
@@ -105,6 +107,12 @@ def statements(
     for table in fn.table_writes:
         arn = resources.tables[table.name].table_arn
         found.append(_allow(f"Write{pascal(table.name)}", WRITE_ACTIONS, [arn]))
+    for index_read in fn.index_reads:
+        table, index = index_read.table, index_read.index
+        arn = f"{resources.tables[table.name].table_arn}/index/{index}"
+        found.append(
+            _allow(f"Query{pascal(table.name)}{pascal(index)}", INDEX_QUERY_ACTIONS, [arn])
+        )
     for queue in fn.sends_to:
         arn = resources.queues[queue.name].queue_arn
         found.append(_allow(f"SendTo{pascal(queue.name)}", SEND_ACTIONS, [arn]))

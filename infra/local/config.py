@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from infra.topology import Function, Key, Queue, Route, Secret, Table
+from infra.topology import SETTINGS, Function, Key, Queue, Route, Secret, Table
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where Lambda puts the function code (/var/task) and the layers (/opt/python).
@@ -28,7 +28,8 @@ FAKE_CREDENTIALS = {
 }
 POOL_SIZE = 4  # concurrent execution environments per function
 
-# User variables a function sees when they are set (besides every COGNITION_* one).
+# User variables a function sees when they are set (besides every COGNITION_* one, except a
+# topology Setting's: only the functions that declare it see it, as on AWS).
 PASS_THROUGH = ("STRIPE_API_BASE", "REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 COGNITION_PREFIX = "COGNITION_"
 # COGNITION_* variables that configure the runner only and never reach a function.
@@ -162,9 +163,19 @@ def _admin_key(raw: str | None) -> str | None:
 
 
 def _function_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Variables of the user's environment that every function sees, plus local defaults."""
+    """Variables of the user's environment that functions see, plus local defaults.
+
+    A topology Setting the user set is checked here, so a bad value stops the runner before
+    it starts, naming the variable (``infra.local.functions`` gives it to its declarers).
+    """
     passed = dict(FUNCTION_DEFAULTS)
     for name, value in env.items():
         if name in PASS_THROUGH or (name.startswith(COGNITION_PREFIX) and name not in RUNNER_ONLY):
             passed[name] = value
+    for setting in SETTINGS:
+        if passed.get(setting.env):
+            try:
+                setting.check(passed[setting.env])
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env}: {exc}") from None
     return passed

@@ -1,20 +1,33 @@
 """Each topology function as a local Lambda: its name, ARN and environment.
 
 The environment is built as the stack builds it (``infra/constructs/functions.py``): the
-function's static variables, one variable per resource it names, ``JOB_FUNCTIONS`` for a
-function that runs jobs; then what Lambda itself sets, with endpoints pointing at moto and
-at the runner's Lambda API.
+function's static variables, one variable per resource it names, its declared settings (the
+user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs; then what
+Lambda itself sets, with endpoints pointing at moto and at the runner's Lambda API.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 
 from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LocalConfig, TopologyModule
 from infra.local.provision import Resources
 from infra.local.worker_main import WorkerSpec
-from infra.topology import EMAIL_SENDER_ENV, RUNTIME, EmailTemplate, Function, Key, Queue, Table
+from infra.topology import (
+    EMAIL_SENDER_ENV,
+    RUNTIME,
+    SETTINGS,
+    EmailTemplate,
+    Function,
+    Key,
+    Queue,
+    Table,
+)
+
+# A Setting reaches only the functions that declare it, whatever the user's environment holds.
+_SETTING_VARS = frozenset(setting.env for setting in SETTINGS)
 
 
 def local_name(fn: Function, config: LocalConfig) -> str:
@@ -56,7 +69,7 @@ def function_env(
     fn: Function, config: LocalConfig, resources: Resources, jobs: dict[str, str]
 ) -> dict[str, str]:
     """What the function's code reads: the user's pass-through variables, then the stack's."""
-    env = dict(config.function_env)
+    env = {k: v for k, v in config.function_env.items() if k not in _SETTING_VARS}
     env.update(fn.static_env())
     env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally
     for var, resource in fn.resource_env().items():
@@ -72,9 +85,16 @@ def function_env(
             env[var] = resources.secret_arns[resource.name]
     if fn.emails:
         env[EMAIL_SENDER_ENV] = resources.email_sender
+    env.update(setting_env(fn, config.function_env))
     if fn.invokes:
         env["JOB_FUNCTIONS"] = json.dumps({job: jobs[job] for job in fn.invokes})
     return env
+
+
+def setting_env(fn: Function, user_env: Mapping[str, str]) -> dict[str, str]:
+    """The function's declared settings: the user's value (checked by ``LocalConfig``), or
+    the setting's default when the user did not set it."""
+    return {setting.env: user_env.get(setting.env) or setting.default for setting in fn.settings}
 
 
 def lambda_env(

@@ -56,7 +56,10 @@ def test_a_function_gets_its_settings_from_the_environment(
         assert env[var] == {"Ref": synth.id(construct)}, var
     if fn.emails:
         assert env[topology.EMAIL_SENDER_ENV] == stack.email.sender
-    declared = {*fn.static_env(), *fn.resource_env(), "POWERTOOLS_TRACE_DISABLED"}
+    for setting in fn.settings:  # no context given: the defaults
+        assert env[setting.env] == setting.default, setting.env
+    settings = {setting.env for setting in fn.settings}
+    declared = {*fn.static_env(), *fn.resource_env(), *settings, "POWERTOOLS_TRACE_DISABLED"}
     expected_extra = {"JOB_FUNCTIONS"} if fn.invokes else set()
     if fn.emails:
         expected_extra.add(topology.EMAIL_SENDER_ENV)

@@ -27,6 +27,7 @@ WRITE = {
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 }
+QUERY = {"dynamodb:Query"}  # a declared IndexRead: that index only
 SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes"}
 CONSUME = {
     "sqs:ReceiveMessage",
@@ -112,10 +113,13 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     allow(LOGS, {log_group_id(synth, fn)})
     allow(READ, {table[t.name] for t in declared_reads(fn)})
     allow(WRITE, {table[t.name] for t in declared_writes(fn)})
+    # An index ARN is "<table ARN>/index/<name>": its one reference is the table.
+    allow(QUERY, {table[r.table.name] for r in fn.index_reads})
     allow(SEND, {queue[q.name] for q in fn.sends_to})
     allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
-    if declared_reads(fn) or declared_writes(fn) or fn.sends_to or fn.consumes or fn.secrets:
+    touches = declared_reads(fn) or declared_writes(fn) or fn.index_reads
+    if touches or fn.sends_to or fn.consumes or fn.secrets:
         allow(KMS, {synth.id(stack.data.key)})
     allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})
     if fn.emails:
@@ -164,6 +168,9 @@ def test_reads_reach_only_the_declared_indexes(synth: Synth, fn: topology.Functi
     for table in declared_reads(fn):
         arn = f"<{synth.id(synth.stack.data.tables[table.name])}.Arn>"
         want |= {arn, *(f"{arn}/index/{index.name}" for index in table.indexes)}
+    for index_read in fn.index_reads:
+        arn = f"<{synth.id(synth.stack.data.tables[index_read.table.name])}.Arn>"
+        want.add(f"{arn}/index/{index_read.index}")
     assert arns == want
 
 
@@ -267,5 +274,49 @@ def test_the_usage_reporter_reads_and_marks_usage_and_reads_only_the_stripe_key(
     want |= {a: {usage} for a in READ | WRITE}
     want |= {a: {reports} for a in CONSUME}
     want |= {a: {stripe_key} for a in SECRET}
+    want |= {a: {synth.id(stack.data.key)} for a in KMS}
+    assert granted(synth, role_id(synth, fn)) == want
+
+
+def test_the_revenue_rollup_queries_billing_only_through_its_mrr_change_index(
+    synth: Synth,
+) -> None:
+    fn = topology.function("revenue-rollup")
+    billing = synth.id(synth.stack.data.tables["billing"])
+    touching_billing = [
+        s for s in statements(synth, role_id(synth, fn)) if billing in refs(s["Resource"])
+    ]
+    assert touching_billing == [
+        {
+            "Sid": "QueryBillingGsi1",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [billing, "Arn"]}, "/index/gsi1"]]},
+        }
+    ]
+    env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
+    assert env["BILLING_TABLE"] == {"Ref": billing}  # the name, to address the index
+
+
+def test_the_revenue_rollup_reads_and_writes_revenue_and_nothing_else(synth: Synth) -> None:
+    fn = topology.function("revenue-rollup")
+    stack = synth.stack
+    revenue = synth.id(stack.data.tables["revenue"])
+    billing = synth.id(stack.data.tables["billing"])
+    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
+    want |= {a: {revenue} for a in READ | WRITE}
+    want["dynamodb:Query"] = {revenue, billing}  # billing: gsi1 only, as proven above
+    want |= {a: {synth.id(stack.data.key)} for a in KMS}
+    assert granted(synth, role_id(synth, fn)) == want
+
+
+def test_the_revenue_api_reads_revenue_and_the_api_keys_only(synth: Synth) -> None:
+    fn = topology.function("revenue-api")
+    stack = synth.stack
+    tables = {synth.id(stack.data.tables["revenue"]), synth.id(stack.data.tables["api-keys"])}
+    pepper = synth.id(stack.secrets.secrets["api-key-pepper"])
+    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
+    want |= {a: set(tables) for a in READ}
+    want |= {a: {pepper} for a in SECRET}
     want |= {a: {synth.id(stack.data.key)} for a in KMS}
     assert granted(synth, role_id(synth, fn)) == want

@@ -325,32 +325,31 @@ def test_usage_sample_is_a_standard_queue_batch_of_usage_ids() -> None:
 # --- EventBridge Scheduler --------------------------------------------------------------------
 
 
-def test_schedule_sample_is_the_kernel_schedule_event() -> None:
-    sample = load(EVENTS / "schedule/billing_reconcile.json")
-    assert job_name(sample) == "billing-reconcile"
-    assert "billing-reconcile" in topology.jobs()
-    fresh = schedule_event("billing-reconcile")
+SCHEDULE_FILES = sorted((EVENTS / "schedule").glob("*.json"))
+
+
+def test_every_job_has_a_schedule_sample() -> None:
+    named = {job_name(load(path)) for path in SCHEDULE_FILES}
+    assert named == set(topology.jobs())
+
+
+@pytest.mark.parametrize("path", SCHEDULE_FILES, ids=lambda p: p.stem)
+def test_schedule_sample_is_the_kernel_schedule_event(path: Path) -> None:
+    sample = load(path)
+    job = job_name(sample)
+    assert job in topology.jobs()
+    assert path.stem.removesuffix("_on_demand") == job.replace("-", "_")
+    on_demand = path.stem.endswith("_on_demand")
+    assert is_on_demand(sample) is on_demand
+    fresh = schedule_event(job, on_demand=on_demand)
     assert set(sample) == set(fresh)
-    assert sample["detail"] == fresh["detail"] == {"job": "billing-reconcile"}
+    assert sample["detail"] == fresh["detail"]
     rebuilt = schedule_event(
-        "billing-reconcile",
+        job,
         account=sample["account"],
         region=sample["region"],
         execution_id=sample["id"],
         scheduled_time=sample["time"],
-    )
-    assert sample == rebuilt
-
-
-def test_on_demand_schedule_sample_is_what_the_admin_route_sends() -> None:
-    sample = load(EVENTS / "schedule/billing_reconcile_on_demand.json")
-    assert is_on_demand(sample)
-    rebuilt = schedule_event(
-        "billing-reconcile",
-        account=sample["account"],
-        region=sample["region"],
-        execution_id=sample["id"],
-        scheduled_time=sample["time"],
-        on_demand=True,
+        on_demand=on_demand,
     )
     assert sample == rebuilt

@@ -99,3 +99,70 @@ def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> N
     assert "PII_KEY_ID" not in function_env(
         topology.function("billing-ingest"), LocalConfig(), made, {}
     )
+
+
+def test_every_function_setting_is_a_topology_setting_with_a_valid_default() -> None:
+    declared = {setting for fn in topology.FUNCTIONS for setting in fn.settings}
+    assert declared == set(topology.SETTINGS)
+    names = [setting.env for setting in topology.SETTINGS]
+    contexts = [setting.context for setting in topology.SETTINGS]
+    assert len(set(names)) == len(names) and len(set(contexts)) == len(contexts)
+    for setting in topology.SETTINGS:
+        setting.check(setting.default)
+
+
+def test_an_index_read_names_an_index_the_table_has() -> None:
+    with pytest.raises(ValueError, match="table billing has no index 'gsi9'"):
+        topology.IndexRead(topology.BILLING_TABLE, "gsi9")
+
+
+def test_an_index_reader_gets_the_table_name_but_no_table_read() -> None:
+    rollup = topology.function("revenue-rollup")
+    assert rollup.index_reads == (topology.IndexRead(topology.BILLING_TABLE, "gsi1"),)
+    assert topology.BILLING_TABLE not in rollup.tables
+    assert rollup.resource_env()["BILLING_TABLE"] == topology.BILLING_TABLE
+    assert rollup.resource_env()["REVENUE_TABLE"] == topology.REVENUE_TABLE
+
+
+def _local_env(name: str, user_env: dict[str, str]) -> dict[str, str]:
+    from infra.local.config import LocalConfig
+    from infra.local.functions import function_env
+    from infra.local.provision import Resources
+
+    made = Resources(
+        tables={t.name: f"local-{t.name}" for t in topology.TABLES},
+        queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
+        keys={k.name: f"arn:key:{k.name}" for k in topology.KEYS},
+    )
+    return function_env(topology.function(name), LocalConfig.from_env(user_env), made, {})
+
+
+def test_the_local_runner_gives_a_declared_setting_its_default_when_unset() -> None:
+    for name in ("revenue-rollup", "revenue-api"):
+        env = _local_env(name, {})
+        assert env["COGNITION_FX_RATES"] == "{}"
+        assert env["COGNITION_REPORTING_CURRENCY"] == "usd"
+    assert _local_env("revenue-rollup", {"COGNITION_FX_RATES": ""})["COGNITION_FX_RATES"] == "{}"
+
+
+def test_the_local_runner_gives_the_users_setting_only_to_its_declarers() -> None:
+    user = {"COGNITION_FX_RATES": '{"eur": 1.08}', "COGNITION_REPORTING_CURRENCY": "eur"}
+    rollup = _local_env("revenue-rollup", user)
+    assert rollup["COGNITION_FX_RATES"] == '{"eur": 1.08}'
+    assert rollup["COGNITION_REPORTING_CURRENCY"] == "eur"
+    billing = _local_env("billing-api", {**user, "COGNITION_PROBE": "passed"})
+    assert "COGNITION_FX_RATES" not in billing
+    assert "COGNITION_REPORTING_CURRENCY" not in billing
+    assert billing["COGNITION_PROBE"] == "passed"  # other COGNITION_* still pass through
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("COGNITION_FX_RATES", '{"eur": -1}'), ("COGNITION_REPORTING_CURRENCY", "EUR")],
+)
+def test_the_local_runner_refuses_a_bad_setting_naming_the_variable(name: str, value: str) -> None:
+    from infra.local.config import ConfigError, LocalConfig
+
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        LocalConfig.from_env({name: value})

@@ -1,0 +1,50 @@
+"""Checks for the topology's ``Setting`` values: one function per setting, pure.
+
+Each raises ValueError saying what is wrong with the value; the caller names where the value
+came from (a CDK context key at synth, an environment variable in the local runner).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+
+
+def currency_code(value: str) -> None:
+    """A lower-case ISO 4217 code: three letters a-z (``usd``, ``eur``)."""
+    if not _CURRENCY.fullmatch(value):
+        raise ValueError(f"must be a lower-case 3-letter ISO currency code like usd, got {value!r}")
+
+
+def _no_constant(name: str) -> float:
+    # json.loads accepts NaN and Infinity by default; a rate can be neither.
+    raise ValueError(f"{name} is not a rate")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    for key, item in pairs:
+        if key in seen:
+            raise ValueError(f"{key!r} is given twice")
+        seen[key] = item
+    return seen
+
+
+def fx_rates(value: str) -> None:
+    """A JSON object: lower-case 3-letter currency code -> positive finite rate (a number)."""
+    example = '{"eur": 1.08, "gbp": 1.27}'
+    try:
+        rates = json.loads(value, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        raise ValueError(f"must be a JSON object like {example}, got {value!r} ({exc})") from None
+    if not isinstance(rates, dict):
+        raise ValueError(f"must be a JSON object like {example}, got {value!r}")
+    for code, rate in rates.items():
+        if not _CURRENCY.fullmatch(code):
+            raise ValueError(f"currency {code!r} must be a lower-case 3-letter ISO code like eur")
+        number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        if not number or not math.isfinite(rate) or rate <= 0:
+            raise ValueError(f"the rate of {code} must be a positive number, got {rate!r}")
