@@ -278,6 +278,9 @@ BILLING_TABLE = Table(
         Index("gsi1", "gsi1pk", "gsi1sk"),
         Index("gsi2", "gsi2pk", "gsi2sk"),
         Index("gsi3", "gsi3pk", "gsi3sk"),
+        # Sparse: only MRR change records carry feed_pk, so the revenue context can be
+        # allowed this index and nothing else of the billing table (cognitionos.mrr_feed).
+        Index("mrr-feed", "feed_pk", "feed_sk"),
     ),
     ttl_attribute="expires_at",
 )
@@ -291,9 +294,9 @@ USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attrib
 REVENUE_TABLE = Table("revenue")
 TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE, REVENUE_TABLE)
 
-# Billing's MRR change feed: items with gsi1pk = "MRR_CHANGES" on the billing table's gsi1,
-# sorted by gsi1sk. Revenue reads billing through this and nothing else.
-MRR_CHANGE_FEED = IndexRead(BILLING_TABLE, "gsi1")
+# Billing's MRR change feed (cognitionos.mrr_feed): a sparse index holding only MRR change
+# records, by write time. Revenue reads billing through this and nothing else.
+MRR_CHANGE_FEED = IndexRead(BILLING_TABLE, "mrr-feed")
 
 # --- keys ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from billing.dal.billing_state import BillingState
 from billing.logic.movements import MrrChange, movement_kind
+from cognitionos.mrr_feed import FEED_INDEX, FEED_PK, FEED_SK
 from tests.factories import pk_sk_table
 
 
@@ -28,14 +29,14 @@ def feed_table(dynamodb: Any, name: str = "billing") -> Any:
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
         AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", FEED_PK, FEED_SK)
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": "gsi1",
+                "IndexName": FEED_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    {"AttributeName": FEED_PK, "KeyType": "HASH"},
+                    {"AttributeName": FEED_SK, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }

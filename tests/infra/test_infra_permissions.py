@@ -288,10 +288,10 @@ def test_the_revenue_rollup_queries_billing_only_through_its_mrr_change_index(
     ]
     assert touching_billing == [
         {
-            "Sid": "QueryBillingGsi1",
+            "Sid": "QueryBillingMrrFeed",
             "Effect": "Allow",
             "Action": "dynamodb:Query",
-            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [billing, "Arn"]}, "/index/gsi1"]]},
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [billing, "Arn"]}, "/index/mrr-feed"]]},
         }
     ]
     env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
@@ -305,7 +305,7 @@ def test_the_revenue_rollup_reads_and_writes_revenue_and_nothing_else(synth: Syn
     billing = synth.id(stack.data.tables["billing"])
     want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
     want |= {a: {revenue} for a in READ | WRITE}
-    want["dynamodb:Query"] = {revenue, billing}  # billing: gsi1 only, as proven above
+    want["dynamodb:Query"] = {revenue, billing}  # billing: its mrr-feed index only, as proven above
     want |= {a: {synth.id(stack.data.key)} for a in KMS}
     assert granted(synth, role_id(synth, fn)) == want
 

@@ -24,7 +24,7 @@ from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, StateChange
 from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import all_items, is_condition_failure, plain
-from cognitionos.mrr_feed import feed_index_keys
+from cognitionos.mrr_feed import FEED_PK, FEED_SK, feed_index_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -245,12 +245,14 @@ class BillingState:
             "Update": {
                 "TableName": self._table.name,
                 "Key": {"pk": history_pk(record.customer_id), "sk": f"MRR#{record.key}"},
-                "UpdateExpression": "SET voided = :t, recorded_at = :r, gsi1pk = :p, gsi1sk = :s",
+                "UpdateExpression": (
+                    f"SET voided = :t, recorded_at = :r, {FEED_PK} = :p, {FEED_SK} = :s"
+                ),
                 "ExpressionAttributeValues": {
                     ":t": True,
                     ":r": recorded_ms,
-                    ":p": index["gsi1pk"],
-                    ":s": index["gsi1sk"],
+                    ":p": index[FEED_PK],
+                    ":s": index[FEED_SK],
                 },
             }
         }

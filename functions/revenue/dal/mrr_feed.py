@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 from boto3.dynamodb.conditions import Key
 
 from cognitionos.dynamodb import all_items
-from cognitionos.mrr_feed import FEED_INDEX, FEED_PARTITION, FeedRecord, feed_position
+from cognitionos.mrr_feed import (
+    FEED_INDEX,
+    FEED_PARTITION,
+    FEED_PK,
+    FEED_SK,
+    FeedRecord,
+    feed_position,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -22,7 +29,7 @@ class MrrFeedReader:
     def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
         """Every record written at or after ``cursor_ms``, in write order, each in its
         latest state (a record rewritten later shows up at its new position only)."""
-        condition = Key("gsi1pk").eq(FEED_PARTITION) & Key("gsi1sk").gte(feed_position(cursor_ms))
+        condition = Key(FEED_PK).eq(FEED_PARTITION) & Key(FEED_SK).gte(feed_position(cursor_ms))
         for item in all_items(
             self._table.query, IndexName=FEED_INDEX, KeyConditionExpression=condition
         ):

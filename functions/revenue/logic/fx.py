@@ -64,6 +64,11 @@ class FxRates:
             if not value.is_finite() or value <= 0:
                 raise ValueError(f"COGNITION_FX_RATES: the rate of {code} must be positive")
             rates[code] = value
+        if rates.get(currency, 1) != 1:
+            raise ValueError(
+                f"COGNITION_FX_RATES gives the reporting currency {currency} a rate of "
+                f"{rates[currency]}; it must be 1 or absent"
+            )
         return cls(currency, rates)
 
     def convert(self, amount: int, currency: str) -> int:

@@ -3,8 +3,10 @@
 Billing writes a record ``HISTORY#<customer> / MRR#<currency>#<effective>`` whenever a
 customer's MRR changes, rewrites it when a late event reshapes the history, and marks it
 ``voided`` when it stops being true. Every write also (re)indexes the record in the billing
-table's ``gsi1`` under ``MRR_CHANGES``, sorted by when it was written, so a reader that
-remembers how far it read sees each record's latest state once more after any change.
+table's sparse ``mrr-feed`` index under ``MRR_CHANGES``, sorted by when it was written, so a
+reader that remembers how far it read sees each record's latest state once more after any
+change. Only these records carry the index's keys, so a reader allowed the index sees
+nothing else of the billing table.
 
 This module is the one description of that feed, shared by the writer and the reader.
 """
@@ -14,13 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-FEED_INDEX = "gsi1"
+FEED_INDEX = "mrr-feed"
+FEED_PK = "feed_pk"
+FEED_SK = "feed_sk"
 FEED_PARTITION = "MRR_CHANGES"
 
 
 def feed_index_keys(recorded_ms: int, customer_id: str, record_key: str) -> dict[str, str]:
     """The index attributes of a record written at ``recorded_ms`` (epoch milliseconds)."""
-    return {"gsi1pk": FEED_PARTITION, "gsi1sk": feed_position(recorded_ms, customer_id, record_key)}
+    return {FEED_PK: FEED_PARTITION, FEED_SK: feed_position(recorded_ms, customer_id, record_key)}
 
 
 def feed_position(recorded_ms: int, customer_id: str = "", record_key: str = "") -> str:
