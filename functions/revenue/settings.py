@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 
 from cognitionos.http import ApiKeyAuthSettings
 from cognitionos.settings import FunctionSettings, load_settings
@@ -19,11 +19,10 @@ class RollupSettings(FunctionSettings):
     cognition_fx_rates: str = "{}"
     cognition_reporting_currency: str = Field(default="usd", pattern=CURRENCY_PATTERN)
 
-    @field_validator("cognition_fx_rates")
-    @classmethod
-    def _rates_parse(cls, value: str) -> str:
-        FxRates.parse("usd", value)  # raises ValueError naming the bad entry
-        return value
+    @model_validator(mode="after")
+    def _rates_parse(self) -> RollupSettings:
+        self.fx  # noqa: B018 (parses; a ValueError names the variable and the bad entry)
+        return self
 
     @property
     def fx(self) -> FxRates:
