@@ -118,7 +118,7 @@ def test_an_index_read_names_an_index_the_table_has() -> None:
 
 def test_an_index_reader_gets_the_table_name_but_no_table_read() -> None:
     rollup = topology.function("revenue-rollup")
-    assert rollup.index_reads == (topology.IndexRead(topology.BILLING_TABLE, "gsi1"),)
+    assert rollup.index_reads == (topology.IndexRead(topology.BILLING_TABLE, "mrr-feed"),)
     assert topology.BILLING_TABLE not in rollup.tables
     assert rollup.resource_env()["BILLING_TABLE"] == topology.BILLING_TABLE
     assert rollup.resource_env()["REVENUE_TABLE"] == topology.REVENUE_TABLE
