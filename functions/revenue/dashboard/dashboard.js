@@ -464,7 +464,7 @@
           borderColor: COLORS.accent,
           backgroundColor: COLORS.accentFill,
           fill: true,
-          tension: 0.25,
+          cubicInterpolationMode: "monotone", // no overshoot between months
           pointRadius: 3,
           pointHoverRadius: 5,
           borderWidth: 2,
@@ -529,7 +529,7 @@
       borderWidth: 2,
       borderDash: dashed ? [5, 4] : [],
       pointRadius: 3,
-      tension: 0.2,
+      cubicInterpolationMode: "monotone", // no overshoot between months
     });
     const options = baseOptions((value) => percentFormat.format(value));
     options.scales = {
@@ -560,7 +560,7 @@
     byId("forecast-empty").hidden = points.length > 0;
     byId("forecast-chart").parentElement.hidden = points.length === 0;
     byId("forecast-note").textContent =
-      `Next ${points.length} months, method: ${data.forecast.method}; the band is the low\u2013high range`;
+      `Next ${points.length} months, the shaded band from low to high. ${data.forecast.method}`;
     if (!points.length) return;
     const history = data.months.slice(-FORECAST_HISTORY);
     const gap = history.map(() => null);
@@ -585,7 +585,7 @@
             backgroundColor: COLORS.accent,
             borderWidth: 2,
             pointRadius: 3,
-            tension: 0.2,
+            cubicInterpolationMode: "monotone", // no overshoot between months
           },
           {
             label: "Forecast",
@@ -595,7 +595,7 @@
             borderDash: [6, 5],
             borderWidth: 2,
             pointRadius: 2,
-            tension: 0.2,
+            cubicInterpolationMode: "monotone", // no overshoot between months
           },
           {
             label: "Low",
@@ -657,6 +657,10 @@
         element("td", "size", countFormat.format(cohort.customers)));
       const values = cohort[cohortMeasure];
       for (let k = 0; k < width; k += 1) {
+        if (cohort.customers === 0) {  // nobody started paying that month: nothing to retain
+          row.append(element("td", "cell blank", k < values.length ? "\u2013" : ""));
+          continue;
+        }
         if (k >= values.length) {
           row.append(element("td", "cell blank"));
           continue;
