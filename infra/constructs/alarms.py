@@ -1,4 +1,5 @@
-"""The operators' alarm topic and the dead-letter-queue depth alarms that publish to it."""
+"""The operators' alarm topic, and the alarms that publish to it: dead-letter-queue depth,
+and errors of scheduled jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -38,6 +40,22 @@ class Alarms(Construct):
             metric=queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        return alarm
+
+    def on_job_errors(self, function: lambda_.IFunction, name: str) -> cloudwatch.Alarm:
+        """Alarm when a scheduled job raises: the scheduler's dead-letter queue only sees
+        invocations that could not be delivered, not a job that ran and failed."""
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{name}Errors",
+            alarm_description=f"{name}: the job failed; its logs name the reason",
+            metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,

@@ -75,6 +75,7 @@ class Schedules(Construct):
             if fn.job is None:
                 raise ValueError(f"{fn.name} has a schedule but no job name to put in its event")
             self.schedules[fn.name] = self._schedule(fn, fn.job, fn.schedule, functions, key)
+            alarms.on_job_errors(functions[fn.name], f"{pascal(fn.name)}Job")
 
     def _schedule(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from infra_synth import Synth, refs
 
@@ -116,21 +118,43 @@ def test_a_message_stays_invisible_for_six_consumer_timeouts(fn: topology.Functi
     assert fn.consumes.visibility_timeout_s >= 6 * fn.timeout_s
 
 
-def test_every_dead_letter_queue_pages_an_operator(synth: Synth) -> None:
+def _alarms(synth: Synth, metric: str) -> list[dict[str, Any]]:
     topic = synth.id(synth.stack.alarms.topic)
-    watched = set()
+    found = []
     for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
         props = alarm["Properties"]
-        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        if props["MetricName"] != metric:
+            continue
         assert (props["Threshold"], props["ComparisonOperator"]) == (
             1,
             "GreaterThanOrEqualToThreshold",
         )
         assert refs(props["AlarmActions"]) == {topic}
+        found.append(props)
+    return found
+
+
+def test_every_dead_letter_queue_pages_an_operator(synth: Synth) -> None:
+    watched = set()
+    for props in _alarms(synth, "ApproximateNumberOfMessagesVisible"):
         watched |= refs(props["Dimensions"])
     dead_letter_queues = {synth.id(q) for q in synth.stack.queues.dead_letter_queues.values()}
     dead_letter_queues.add(synth.id(synth.stack.schedules.dead_letters))
     assert watched == dead_letter_queues
+
+
+def test_every_scheduled_job_that_fails_pages_an_operator(synth: Synth) -> None:
+    watched = set()
+    for props in _alarms(synth, "Errors"):
+        assert props["Namespace"] == "AWS/Lambda"
+        watched |= refs(props["Dimensions"])
+    jobs = {f.name for f in topology.FUNCTIONS if f.schedule}
+    assert watched == {synth.id(synth.stack.functions.functions[name]) for name in jobs}
+    all_alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    assert {a["Properties"]["MetricName"] for a in all_alarms} == {
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+    }
 
 
 def test_the_alarm_topic_is_encrypted_and_refuses_plain_http(synth: Synth) -> None:

@@ -20,10 +20,12 @@ from revenue.logic import rollup
 from revenue.logic.fx import FxRates, MissingRate
 from revenue.logic.months import Month, parse_month
 from revenue.logic.rollup import run_rollup
+from revenue.logic.totals import MonthTotals
 from revenue.logic.views import MonthSeries
 from tests.revenue_fixtures import FeedWriter, at, feed_table, revenue_table
 
 USD = FxRates.parse("usd", '{"eur": 1.1}')
+EVERY_MONTH = (parse_month("2020-01"), parse_month("2030-12"))  # well around the test data
 
 
 @pytest.fixture
@@ -45,10 +47,17 @@ class Rig:
         )
 
     def months(self) -> dict[Month, dict[str, Any]]:
-        return {m: t.to_item() for m, t in RevenueStore(self.revenue).months(0, 10**5).items()}
+        """Stored months from the first with anything in it: the months before read as
+        nothing whether or not an item holds them (an incremental run may have written them
+        before a record was voided; a full recompute starts at the first record)."""
+        stored = sorted(RevenueStore(self.revenue).months(*EVERY_MONTH).items())
+        empty = MonthTotals().to_item()
+        while stored and stored[0][1].to_item() == empty:
+            stored.pop(0)
+        return {m: t.to_item() for m, t in stored}
 
     def series(self) -> MonthSeries:
-        return MonthSeries(RevenueStore(self.revenue).months(0, 10**5))
+        return MonthSeries(RevenueStore(self.revenue).months(*EVERY_MONTH))
 
 
 @pytest.fixture
@@ -175,7 +184,7 @@ operation = st.tuples(
 
 
 @settings(
-    max_examples=30,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
