@@ -100,7 +100,8 @@ class RevenueStore:
                 raise  # a lease already taken over after it expired is the new owner's
 
     def finish(self, state: RollupState, last_run_at: int) -> None:
-        assert state.horizon is not None
+        if state.horizon is None:
+            raise ValueError("a finished run has a horizon")
         self._table.update_item(
             Key=STATE_KEY,
             UpdateExpression=(

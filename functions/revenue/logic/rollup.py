@@ -173,7 +173,8 @@ def first_difference(old: list[Point], new: list[Point]) -> Month:
 def _incremental(
     store: RollupStore, feed: ChangeFeed, fx: FxRates, state: RollupState, now_s: int
 ) -> RollupSummary:
-    assert state.cursor_ms is not None and state.horizon is not None
+    if state.cursor_ms is None or state.horizon is None:
+        raise RuntimeError("an incremental run needs an earlier run's cursor and horizon")
     by_customer, newest = latest_records(feed.since(max(state.cursor_ms - FEED_OVERLAP_MS, 0)))
     stored = store.customers(by_customer, state.generation)
     changes: list[_Change] = []
