@@ -167,17 +167,33 @@ def sqs_event(bodies: list[str], queue_arn: str, group_of: Any = None) -> dict[s
     return {"Records": records}
 
 
-def pk_sk_table(dynamodb: Any, name: str) -> Any:
-    """A bare on-demand table keyed like the billing table (``pk``, ``sk``), no indexes."""
+def pk_sk_table(dynamodb: Any, name: str, index: tuple[str, str, str] | None = None) -> Any:
+    """A bare on-demand table keyed like the billing table (``pk``, ``sk``), with at most one
+    global secondary index ``(name, partition key, sort key)`` projecting everything."""
+    keys = ["pk", "sk", *(index[1:] if index else ())]
+    indexes = (
+        {
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": index[0],
+                    "KeySchema": [
+                        {"AttributeName": index[1], "KeyType": "HASH"},
+                        {"AttributeName": index[2], "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ]
+        }
+        if index
+        else {}
+    )
     return dynamodb.create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
         BillingMode="PAY_PER_REQUEST",
+        **indexes,
     )

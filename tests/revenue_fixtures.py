@@ -22,27 +22,7 @@ def at(text: str) -> int:
 
 def feed_table(dynamodb: Any, name: str = "billing") -> Any:
     """A table shaped like billing's where it matters to revenue: pk/sk and the feed index."""
-    return dynamodb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", FEED_PK, FEED_SK)
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": FEED_INDEX,
-                "KeySchema": [
-                    {"AttributeName": FEED_PK, "KeyType": "HASH"},
-                    {"AttributeName": FEED_SK, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    return pk_sk_table(dynamodb, name, (FEED_INDEX, FEED_PK, FEED_SK))
 
 
 def revenue_table(dynamodb: Any, name: str = "revenue") -> Any:

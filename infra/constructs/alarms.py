@@ -33,29 +33,32 @@ class Alarms(Construct):
 
     def on_dead_letters(self, queue: sqs.IQueue, name: str) -> cloudwatch.Alarm:
         """Alarm as soon as one message is waiting in a dead-letter queue: something was lost."""
-        alarm = cloudwatch.Alarm(
-            self,
+        return self._page(
             f"{name}Depth",
-            alarm_description=f"{name}: messages in a dead-letter queue need an operator",
-            metric=queue.metric_approximate_number_of_messages_visible(
+            f"{name}: messages in a dead-letter queue need an operator",
+            queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-        return alarm
 
     def on_job_errors(self, function: lambda_.IFunction, name: str) -> cloudwatch.Alarm:
         """Alarm when a scheduled job raises: the scheduler's dead-letter queue only sees
         invocations that could not be delivered, not a job that ran and failed."""
+        return self._page(
+            f"{name}Errors",
+            f"{name}: the job failed; its logs name the reason",
+            function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+        )
+
+    def _page(
+        self, alarm_id: str, description: str, metric: cloudwatch.IMetric
+    ) -> cloudwatch.Alarm:
+        """Page the operators as soon as ``metric`` is 1 or more in one period."""
         alarm = cloudwatch.Alarm(
             self,
-            f"{name}Errors",
-            alarm_description=f"{name}: the job failed; its logs name the reason",
-            metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+            alarm_id,
+            alarm_description=description,
+            metric=metric,
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
