@@ -8,10 +8,11 @@ Use the session-scoped ``runner`` fixture::
     def test_health(runner):
         assert runner.get("/health", key=None).json() == {"status": "ok"}
 
-Mark every e2e module with ``pytest.mark.xdist_group("e2e")`` (``make test`` runs
-``pytest -n 2 --dist loadgroup``): the group puts all e2e tests on one xdist worker, so one
-runner serves them all. Items under ``tests/e2e`` get both marks automatically too
-(``pytest_collection_modifyitems`` below), so a forgotten mark cannot start a second runner.
+``make test`` runs ``pytest -n 2 --dist loadfile``: each module's tests stay on one xdist
+worker, so a module's fixtures are built once, and each worker that runs e2e modules starts
+its own session runner. (``--dist loadgroup`` with ``xdist_group`` marks no longer groups
+anything: pytest-xdist 3.8 renames ``item._nodeid``, which pytest 9 no longer reads, so it
+split modules across workers and built their fixtures twice.) The marks stay, harmless.
 
 What ``runner`` offers (``requests`` underneath; ``key`` defaults to the admin key and
 ``key=None`` sends no ``Authorization`` header; other keyword arguments go to ``requests``):

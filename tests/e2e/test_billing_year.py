@@ -42,13 +42,17 @@ class Delivered:
     figures: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may run other tests on this worker between this module's, and a
+# module fixture would then be built again (the billing year took 2 x 3 min that way).
+@pytest.fixture(scope="session")
 def other_runner(start_runner: Callable[[str], AbstractContextManager[Any]]) -> Iterator[Any]:
     with start_runner("year-shuffled") as other:
         yield other
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may run other tests on this worker between this module's, and a
+# module fixture would then be built again (the billing year took 2 x 3 min that way).
+@pytest.fixture(scope="session")
 def delivered(runner: Any, other_runner: Any) -> Delivered:
     year = billing_year(SEED)
     delivery = deliveries(year.events, SEED)

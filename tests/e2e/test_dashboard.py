@@ -66,7 +66,9 @@ def _quantity(sub: dict[str, Any], quantity: int) -> dict[str, Any]:
     return {"items": {**sub["items"], "data": [{**item, "quantity": quantity}]}}
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may run other tests on this worker between this module's, and a
+# module fixture would then be built again (the billing year took 2 x 3 min that way).
+@pytest.fixture(scope="session")
 def rolled_up(runner: Any) -> dict[str, Any]:
     events = _history(int(time.time()))
     for event in events:

@@ -39,7 +39,9 @@ FIELDS = (
 )
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may run other tests on this worker between this module's, and a
+# module fixture would then be built again (the billing year took 2 x 3 min that way).
+@pytest.fixture(scope="session")
 def revenue_runner(start_runner: Callable[[str], AbstractContextManager[Any]]) -> Iterator[Any]:
     """A runner of its own: the session runner holds other tests' customers."""
     with start_runner("revenue") as runner:

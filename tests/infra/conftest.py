@@ -1,7 +1,6 @@
 """One synthesis of the CognitionOS stack per test session, cdk-nag on, bundling skipped.
 
-Run under xdist with ``--dist loadgroup``: every infra module is in the ``infra`` group, so
-one worker synthesizes once.
+Under xdist (``--dist loadfile``) each worker that runs infra modules synthesizes once.
 """
 
 from __future__ import annotations

@@ -1,0 +1,24 @@
+"""Property: two subscriptions' and a coupon's events delivered in any order, with
+redeliveries and duplicate events under new ids, end in the same state and the same MRR
+change records as in-order delivery (tests/integration/order_free_histories.py).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+
+from tests.integration.conftest import Aws
+from tests.integration.order_free_histories import (
+    PROPERTY,
+    History,
+    assert_same_as_in_order,
+    deliveries,
+)
+
+
+@PROPERTY
+@given(history=deliveries(subscriptions=2, coupons=True))
+def test_two_subscriptions_and_a_coupon_in_any_order_give_the_in_order_state_and_records(
+    aws: Aws, history: History
+) -> None:
+    assert_same_as_in_order(*history)
