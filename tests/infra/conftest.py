@@ -1,6 +1,6 @@
 """One synthesis of the CognitionOS stack per test session, cdk-nag on, bundling skipped.
 
-Under xdist (``--dist loadfile``) each worker that runs infra modules synthesizes once.
+Under xdist each worker that runs infra tests synthesizes once.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from tests.integration.conftest import REGION
 
 STATUSES = ["incomplete", "trialing", "active", "past_due", "unpaid", "paused", "canceled"]
 CUSTOMER = "cus_prop"
-# 500 examples in all, in two halves (two files, so pytest-xdist runs them side by side).
+# 500 examples in all, in two halves that pytest-xdist runs side by side.
 EXAMPLES_EACH = 250
 
 
