@@ -171,7 +171,6 @@ class RevenueStore:
         months: dict[Month, MonthTotals],
         *,
         generation: int,
-        horizon: Month,
     ) -> None:
         items: list[Any] = [
             {"Put": {"TableName": self._table.name, "Item": self._customer_item(c, r, generation)}}

@@ -60,7 +60,6 @@ class RollupStore(Protocol):
         months: dict[Month, MonthTotals],
         *,
         generation: int,
-        horizon: Month,
     ) -> None:
         """Atomically: the customers' records and the months' totals."""
         ...
@@ -209,7 +208,6 @@ def _incremental(
                 {c.customer_id: c.records for c in chunk},
                 {m: months[m] for m in sorted(pending)},
                 generation=state.generation,
-                horizon=horizon,
             )
         updated |= pending
         pending = set()

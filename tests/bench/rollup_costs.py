@@ -1,0 +1,226 @@
+"""Where a rollup's time goes: reading the feed, the store's calls, the time spent inside moto
+(which DynamoDB would not charge the function), and what moto does that DynamoDB does not.
+
+Also an in-memory feed and store, so that the pure part of a full recompute (folding the
+records, ``converted_points``, ``MonthDeltas``) can be timed alone and its totals compared
+with what the job stored.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from cognitionos.mrr_feed import FeedRecord
+from revenue.logic.months import Month
+from revenue.logic.rollup import ChangeFeed, CustomerRecords, RollupState
+from revenue.logic.totals import MonthTotals
+
+
+class TimedFeed:
+    """A change feed that adds up the time spent fetching its records."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self._feed = feed
+        self.seconds = 0.0
+
+    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
+        records = iter(self._feed.since(cursor_ms))
+        while True:
+            started = time.perf_counter()
+            record = next(records, None)
+            self.seconds += time.perf_counter() - started
+            if record is None:
+                return
+            yield record
+
+
+class TimedStore:
+    """A rollup store that adds up the time of each of its methods."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.seconds: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._store, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        return timed
+
+
+class ListFeed:
+    def __init__(self, records: Iterable[FeedRecord]) -> None:
+        self._records = sorted(records, key=lambda r: r.recorded_ms)
+
+    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
+        return (r for r in self._records if r.recorded_ms >= cursor_ms)
+
+
+class MemoryStore:
+    """The rollup store in memory, for full recomputes only (an incremental run changes the
+    totals ``months`` hands out in place)."""
+
+    def __init__(self) -> None:
+        self.saved = RollupState()
+        self.records: dict[str, CustomerRecords] = {}
+        self.totals: dict[Month, MonthTotals] = {}
+
+    def state(self) -> RollupState:
+        return self.saved
+
+    def customers(self, ids: Iterable[str], generation: int) -> dict[str, CustomerRecords]:
+        return {i: self.records[i] for i in ids if i in self.records}
+
+    def months(self, first: Month, last: Month) -> dict[Month, MonthTotals]:
+        return {m: t for m, t in self.totals.items() if first <= m <= last}
+
+    def commit(
+        self,
+        customers: dict[str, CustomerRecords],
+        months: dict[Month, MonthTotals],
+        *,
+        generation: int,
+    ) -> None:
+        raise AssertionError("MemoryStore serves full recomputes only")
+
+    def begin_full(self, generation: int) -> None:
+        self.records, self.totals = {}, {}
+
+    def put_customers(self, customers: dict[str, CustomerRecords], generation: int) -> None:
+        self.records = dict(customers)
+
+    def replace_months(self, months: dict[Month, MonthTotals]) -> None:
+        self.totals = dict(months)
+
+    def finish(self, state: RollupState, last_run_at: int) -> None:
+        self.saved = state
+
+
+# --- moto --------------------------------------------------------------------------------
+
+
+@contextmanager
+def time_in_moto() -> Iterator[Counter[str]]:
+    """Seconds spent inside moto (its in-process stand-in for the AWS endpoint), by
+    operation: time a function on AWS would spend waiting for DynamoDB instead."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    seconds: Counter[str] = Counter()
+    original = BotocoreStubber.__call__
+
+    def timed(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(self, event_name, request, **kwargs)
+        finally:
+            seconds[event_name.rsplit(".", 1)[-1]] += time.perf_counter() - started
+
+    BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
+    try:
+        yield seconds
+    finally:
+        BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def no_table_backups_in_transactions() -> Iterator[Counter[str]]:
+    """moto backs a transaction up by deep-copying the whole table once per item of the
+    transaction (``moto/dynamodb/models/__init__.py``, ``transact_write_items``): at 100k
+    customers a rollup's 20 transactions of ~52 items would copy 100k items a thousand
+    times, hours. Here the copies are skipped and counted (``table_copy_seconds`` prices
+    them). A transaction that fails cannot be rolled back then; it still raises, and fails
+    the benchmark."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    skipped: Counter[str] = Counter()
+
+    class _CopyWithoutTables:
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table):
+                skipped[value.name] += 1
+                return value
+            return copy.deepcopy(value, memo)
+
+    models.copy = _CopyWithoutTables  # type: ignore[assignment]
+    try:
+        yield skipped
+    finally:
+        models.copy = copy
+
+
+def feed_only_client(pages: Any) -> Any:
+    """A boto3 DynamoDB resource whose calls the feed's prepared pages answer, not moto
+    (botocore calls every ``before-send`` handler, so moto's is taken off this client)."""
+    import boto3
+    from moto.core.models import botocore_stubber
+
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    events = resource.meta.client.meta.events
+    events.unregister("before-send", botocore_stubber)
+    events.register("before-send.dynamodb", pages)
+    return resource
+
+
+@contextmanager
+def gc_seconds() -> Iterator[list[float]]:
+    """Seconds spent in the cyclic garbage collector; in this process it also walks moto's
+    tables, which a function on AWS does not hold. ``[total, of which full collections]``"""
+    spent = [0.0, 0.0]
+    started = [0.0]
+
+    def timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        elapsed = time.perf_counter() - started[0]
+        spent[0] += elapsed
+        if info["generation"] == 2:
+            spent[1] += elapsed
+
+    gc.callbacks.append(timer)
+    try:
+        yield spent
+    finally:
+        gc.callbacks.remove(timer)
+
+
+def moto_table(name: str) -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(name)
+
+
+def table_copy_seconds(name: str) -> float:
+    """What one of the backups ``no_table_backups_in_transactions`` skips costs now."""
+    started = time.perf_counter()
+    copy.deepcopy(moto_table(name))
+    return time.perf_counter() - started
+
+
+def seed_directly(name: str, items: Iterable[dict[str, Any]]) -> int:
+    """Put items straight into moto's table, past boto3 and moto's request handling (setup
+    only: a few times faster than BatchWriteItem through moto)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    table = moto_table(name)
+    count = 0
+    for item in items:
+        table.put_item({k: serializer.serialize(v) for k, v in item.items()})
+        count += 1
+    return count
