@@ -119,10 +119,6 @@ class RevenueStore:
             },
         )
 
-    def last_run_at(self) -> int | None:
-        item = self._table.get_item(Key=STATE_KEY, ProjectionExpression="last_run_at").get("Item")
-        return int(item["last_run_at"]) if item and "last_run_at" in item else None  # type: ignore[arg-type]
-
     # --- customers ---------------------------------------------------------------------
 
     def customers(self, ids: Iterable[str], generation: int) -> dict[str, CustomerRecords]:
