@@ -12,8 +12,8 @@ Use the session-scoped ``runner`` fixture::
 each worker that runs e2e tests starts its own session runner. A scenario's fixtures are
 session-scoped, so each worker builds them at most once. (``--dist loadgroup`` with
 ``xdist_group`` marks would keep e2e on one worker, but pytest-xdist 3.8 groups by renaming
-``item._nodeid``, which pytest 9 no longer reads; ``loadfile`` grouped, and measured slower:
-14.7 min against 11.2.) The marks stay, harmless.
+``item._nodeid``, which pytest 9 no longer reads; ``loadfile`` grouped, and was no faster:
+14.7 min of pytest against 14.2.) The marks stay, harmless.
 
 What ``runner`` offers (``requests`` underneath; ``key`` defaults to the admin key and
 ``key=None`` sends no ``Authorization`` header; other keyword arguments go to ``requests``):
