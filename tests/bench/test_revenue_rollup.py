@@ -15,8 +15,10 @@ moto is not DynamoDB, and the figures say where it differs rather than hide it:
   each item in ~2-3 ms and re-walks the table for every page): full recomputes read it from
   pages serialized beforehand (``dynamodb_stand_in``), through boto3 as the job does; at 1k
   the pages are checked against moto's own answer, and moto's time for it is reported.
-The history is put straight into moto's tables (setup only). Everything timed goes through
-``run_rollup``, ``RevenueStore`` and ``MrrFeedReader`` on boto3, as the job does.
+``BENCH_SIZES=1000,10000`` runs fewer sizes (the first is the baseline; the full recompute
+uses the last). The history is put straight into moto's tables (setup only). Everything
+timed goes through ``run_rollup``, ``RevenueStore`` and ``MrrFeedReader`` on boto3, as the
+job does.
 """
 
 from __future__ import annotations
