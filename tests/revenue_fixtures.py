@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from billing.dal.billing_state import BillingState
-from billing.logic.movements import MrrChange, movement_kind
-from cognitionos.mrr_feed import FEED_INDEX, FEED_PK, FEED_SK
+from billing.logic.movements import MrrChange
+from cognitionos.mrr_feed import FEED_INDEX, FEED_PK, FEED_SK, movement_kind
 from tests.factories import pk_sk_table
 
 

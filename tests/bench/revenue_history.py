@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billing.dal.billing_state import BillingState
-from billing.logic.movements import MrrChange, movement_kind
-from cognitionos.mrr_feed import FeedRecord
+from billing.logic.movements import MrrChange
+from cognitionos.mrr_feed import FeedRecord, movement_kind
 from revenue.logic.fx import FxRates
 from revenue.logic.months import month_of, month_start
 from tests.revenue_fixtures import FeedWriter, at

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, FeedRecord
 from revenue.logic.months import Month
@@ -128,11 +129,8 @@ def time_in_moto() -> Iterator[Counter[str]]:
         finally:
             seconds[event_name.rsplit(".", 1)[-1]] += time.perf_counter() - started
 
-    BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
-    try:
+    with patch.object(BotocoreStubber, "__call__", timed):
         yield seconds
-    finally:
-        BotocoreStubber.__call__ = original  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -177,11 +175,8 @@ def feed_index_seeks(table_name: str) -> Iterator[Counter[str]]:
         finally:
             del self.all_items
 
-    Table.query = query  # type: ignore[method-assign]
-    try:
+    with patch.object(Table, "query", query):
         yield seeks
-    finally:
-        Table.query = original  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -205,11 +200,8 @@ def no_table_backups_in_transactions() -> Iterator[Counter[str]]:
                 return value
             return copy.deepcopy(value, memo)
 
-    models.copy = _CopyWithoutTables  # type: ignore[assignment]
-    try:
+    with patch.object(models, "copy", _CopyWithoutTables):
         yield skipped
-    finally:
-        models.copy = copy
 
 
 def feed_only_client(pages: Any) -> Any:

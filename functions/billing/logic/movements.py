@@ -11,11 +11,11 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from billing.logic.mrr import Discount, PriceItem, discount_from_state, subscription_mrr
+from cognitionos.mrr_feed import MovementKind, movement_kind
 
-MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
 # A subscription that ends ``unpaid``, canceled for ``payment_failed``, or right after being
 # ``past_due``/``unpaid``, churned for want of payment (involuntary churn).
 DELINQUENT_STATUSES = frozenset({"past_due", "unpaid"})
@@ -80,14 +80,6 @@ def effective_time(created: int, state: Mapping[str, Any]) -> int:
     if state.get("status") in ("canceled", "incomplete_expired") and ended:
         return min(int(ended), created)
     return created
-
-
-def movement_kind(mrr_from: int, mrr_to: int, paid_before: bool) -> MovementKind:
-    if mrr_from == 0:
-        return "reactivation" if paid_before else "new"
-    if mrr_to == 0:
-        return "churn"
-    return "expansion" if mrr_to > mrr_from else "contraction"
 
 
 def mrr_changes(

@@ -172,11 +172,13 @@ class RevenueStore:
             {"Put": {"TableName": self._table.name, "Item": self._customer_item(c, r, generation)}}
             for c, r in customers.items()
         ]
-        items += self._year_puts(months)
+        years = self._merged_years(months)
+        items += [self._year_put(*year) for year in years]
         if len(items) > TRANSACTION_MAX:
             raise ValueError(f"a rollup commit of {len(items)} items exceeds one transaction")
         self._client.transact_write_items(TransactItems=items)
-        self._advance_revisions(months)
+        for year, merged, revision in years:
+            self._years[year] = (merged, revision + 1)
 
     def begin_full(self, generation: int) -> None:
         self._table.update_item(
@@ -214,41 +216,33 @@ class RevenueStore:
         for item in self._batch_get(missing):
             self._years[int(item["sk"])] = (item.get("months") or {}, int(item["revision"]))
 
-    def _year_puts(self, months: dict[Month, MonthTotals]) -> list[dict[str, Any]]:
-        puts = []
+    def _merged_years(
+        self, months: dict[Month, MonthTotals]
+    ) -> list[tuple[int, dict[str, Any], int]]:
+        """Each year ``months`` touch: its stored months with those put over them, and the
+        revision it was read at (0: not stored yet)."""
+        found = []
         for year in sorted({year_of(m) for m in months}):
             stored, revision = self._years.get(year, ({}, 0))
             merged = dict(stored)
             merged.update(
                 {month_text(m): t.to_item() for m, t in months.items() if year_of(m) == year}
             )
-            condition = (
-                {"ConditionExpression": "attribute_not_exists(pk)"}
-                if revision == 0
-                else {
-                    "ConditionExpression": "revision = :r",
-                    "ExpressionAttributeValues": {":r": revision},
-                }
-            )
-            puts.append(
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": self._year_item(year, merged, revision + 1),
-                        **condition,
-                    }
-                }
-            )
-        return puts
+            found.append((year, merged, revision))
+        return found
 
-    def _advance_revisions(self, months: dict[Month, MonthTotals]) -> None:
-        for year in {year_of(m) for m in months}:
-            stored, revision = self._years.get(year, ({}, 0))
-            merged = dict(stored)
-            merged.update(
-                {month_text(m): t.to_item() for m, t in months.items() if year_of(m) == year}
-            )
-            self._years[year] = (merged, revision + 1)
+    def _year_put(self, year: int, months: dict[str, Any], revision: int) -> dict[str, Any]:
+        """The year's next revision, on condition that it is still at ``revision``."""
+        condition = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if revision == 0
+            else {
+                "ConditionExpression": "revision = :r",
+                "ExpressionAttributeValues": {":r": revision},
+            }
+        )
+        item = self._year_item(year, months, revision + 1)
+        return {"Put": {"TableName": self._table.name, "Item": item, **condition}}
 
     def _year_item(self, year: int, months: dict[str, Any], revision: int) -> dict[str, Any]:
         return {**year_key(year), "months": months, "revision": revision}

@@ -14,8 +14,9 @@ from cognitionos.errors import Forbidden, Unprocessable
 from cognitionos.http import current_principal, require_scope
 from revenue.dal.rollup_store import RevenueStore
 from revenue.logic import views
+from revenue.logic.forecast import MAX_MONTHS as MAX_FORECAST_MONTHS
 from revenue.logic.forecast import forecast_mrr
-from revenue.logic.months import Month, month_text, parse_month
+from revenue.logic.months import Month, month_of_date, month_text, parse_month
 from revenue.models.revenue import (
     ChurnView,
     CohortsView,
@@ -62,8 +63,7 @@ class _Reader:
 
 
 def _this_month() -> Month:
-    today = datetime.now(UTC).date()
-    return today.year * 12 + today.month - 1
+    return month_of_date(datetime.now(UTC).date())
 
 
 def _month_range(start: str | None, end: str | None) -> tuple[Month, Month]:
@@ -87,7 +87,7 @@ def get_summary(as_of: Annotated[str | None, Query(pattern=DATE)] = None) -> Sum
         raise Unprocessable(f"as_of '{as_of}' is not a date (YYYY-MM-DD)") from None
     if day > today:
         raise Unprocessable(f"as_of {day} is in the future; see /v1/revenue/forecast")
-    month = day.year * 12 + day.month - 1
+    month = month_of_date(day)
     reader = _Reader()
     figures = views.summary(reader.series(month - 1, month), month, day.day)
     return SummaryView(as_of=day.isoformat(), currency=reader.currency, **asdict(figures))
@@ -136,11 +136,11 @@ def get_cohorts(
 
 
 @router.get("/v1/revenue/forecast", middlewares=[revenue_read], tags=["revenue"])
-def get_forecast(months: Annotated[int, Query(ge=1, le=36)] = 12) -> ForecastView:
+def get_forecast(months: Annotated[int, Query(ge=1, le=MAX_FORECAST_MONTHS)] = 12) -> ForecastView:
     """MRR for the months after this one, with a low/high band (docs/REVENUE.md)."""
     _operator_only()
     now = datetime.now(UTC).date()
-    this_month = now.year * 12 + now.month - 1
+    this_month = month_of_date(now)
     reader = _Reader()
     series = reader.series(this_month - FORECAST_HISTORY_MONTHS - 1, this_month)
     history = [series.figures(m) for m in range(this_month - FORECAST_HISTORY_MONTHS, this_month)]

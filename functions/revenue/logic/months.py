@@ -6,7 +6,7 @@ The API speaks ``YYYY-MM`` (CONTRACT.md section 2); the rollup and the views cou
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 Month = int
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -24,9 +24,12 @@ def month_text(month: Month) -> str:
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
+def month_of_date(day: date) -> Month:
+    return day.year * 12 + day.month - 1
+
+
 def month_of(epoch_s: int) -> Month:
-    moment = datetime.fromtimestamp(epoch_s, UTC)
-    return moment.year * 12 + moment.month - 1
+    return month_of_date(datetime.fromtimestamp(epoch_s, UTC))
 
 
 def day_of(epoch_s: int) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, Protocol
 
 from cognitionos.mrr_feed import FeedRecord
@@ -107,7 +108,7 @@ class _Change:
     old_points: list[Point]
     new_points: list[Point]
 
-    @property
+    @cached_property  # asked for twice per change: the run's first month and its chunk's
     def since(self) -> Month | None:
         if self.old_points == self.new_points:
             return None

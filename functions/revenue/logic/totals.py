@@ -19,25 +19,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from cognitionos.mrr_feed import MOVEMENTS, MovementKind, movement_kind
 from revenue.logic.months import Month, day_of, month_of, month_text, parse_month
 from revenue.logic.timeline import Point
 
-MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
-MOVEMENTS: tuple[MovementKind, ...] = ("new", "expansion", "contraction", "churn", "reactivation")
 # Movements of the customers paying when the month began (CONTRACT.md §4: GRR and NRR).
 START_MOVEMENTS: tuple[MovementKind, ...] = ("expansion", "contraction", "churn")
-
-
-def movement_kind(mrr_from: int, mrr_to: int, paid_before: bool) -> MovementKind:
-    """0→x is new the first time and reactivation after; x→0 churn; up expansion, down
-    contraction (CONTRACT.md §4)."""
-    if mrr_from == 0:
-        return "reactivation" if paid_before else "new"
-    if mrr_to == 0:
-        return "churn"
-    return "expansion" if mrr_to > mrr_from else "contraction"
 
 
 def _pair() -> list[int]:

@@ -8,18 +8,32 @@ reader that remembers how far it read sees each record's latest state once more 
 change. Only these records carry the index's keys, so a reader allowed the index sees
 nothing else of the billing table.
 
-This module is the one description of that feed, shared by the writer and the reader.
+This module is the one description of that feed, shared by the writer and the reader,
+and of the movement each change of MRR is (CONTRACT.md section 4).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 FEED_INDEX = "mrr-feed"
 FEED_PK = "feed_pk"
 FEED_SK = "feed_sk"
 FEED_PARTITION = "MRR_CHANGES"
+
+MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
+MOVEMENTS: tuple[MovementKind, ...] = ("new", "expansion", "contraction", "churn", "reactivation")
+
+
+def movement_kind(mrr_from: int, mrr_to: int, paid_before: bool) -> MovementKind:
+    """0→x is new the first time and reactivation after; x→0 churn; up expansion, down
+    contraction."""
+    if mrr_from == 0:
+        return "reactivation" if paid_before else "new"
+    if mrr_to == 0:
+        return "churn"
+    return "expansion" if mrr_to > mrr_from else "contraction"
 
 
 def feed_index_keys(recorded_ms: int, customer_id: str, record_key: str) -> dict[str, str]:
