@@ -72,7 +72,7 @@ def _set_up(customer_id: str) -> list[dict[str, Any]]:
 def _log(events: list[dict[str, Any]]) -> list[str]:
     """Log the events as ingest does (so the processor may mark them); their queue bodies."""
     from billing.dal.event_log import EventLog
-    from billing.logic.webhook import envelope_from
+    from billing.logic.envelope import envelope_from
     from billing.settings import process_settings
     from cognitionos.aws import dynamodb_table
 

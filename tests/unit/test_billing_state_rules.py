@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from billing.logic.envelope import envelope_from
 from billing.logic.state import invoice_subscription, state_change, subscription_state
-from billing.logic.webhook import envelope_from
 from tests.factories import invoice, stripe_event, subscription
 
 

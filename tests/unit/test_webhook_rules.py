@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from billing.logic.webhook import envelope_from, message_group, should_enqueue, verify_stripe_event
+from billing.logic.envelope import envelope_from, message_group, should_enqueue
+from billing.logic.webhook import verify_stripe_event
 from cognitionos.errors import BadRequest
 from tests.factories import invoice, sign, stripe_event, subscription
 

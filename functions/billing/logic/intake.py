@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from billing.logic.webhook import should_enqueue
+from billing.logic.envelope import should_enqueue
 from billing.models.events import EventStatus, StripeEventEnvelope
 
 

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
+from billing.logic.envelope import envelope_from
 from billing.logic.intake import EventLogWriter, EventSender, accept_event
 from billing.logic.state import subscription_state
 from billing.logic.versions import content_hash
-from billing.logic.webhook import envelope_from
 
 # Stripe keeps events for 30 days; a first sweep looks back that far.
 FIRST_SWEEP_LOOKBACK_S = 30 * 24 * 3600
