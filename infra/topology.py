@@ -428,9 +428,11 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="billing.handlers.process_events.lambda_handler",
         description="Applies queued Stripe events to billing state, once each",
         consumes=BILLING_EVENTS,
+        # A customer whose discount waited for a coupon is derived again in its own group.
+        sends_to=(BILLING_EVENTS,),
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
-        secrets=(STRIPE_API_KEY,),  # optional: re-fetch a tied object, a customer's email
+        secrets=(STRIPE_API_KEY,),  # optional: re-fetch a tied object, a coupon, an email
         emails=DUNNING_EMAILS,  # the payment-failed notice
         timeout_s=30,
         pii="write",  # customers' email and name, from Stripe customer events

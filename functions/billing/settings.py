@@ -77,7 +77,10 @@ class DunningJobSettings(DunningEmailSettings):
 
 
 class ProcessSettings(DunningEmailSettings):
-    """The processor also re-fetches a tied object with the (optional) Stripe key."""
+    """The processor also re-fetches a tied object and learns coupons with the (optional)
+    Stripe key, and queues re-derivations of customers on its own queue."""
+
+    billing_events_queue_url: str
 
 
 @functools.cache

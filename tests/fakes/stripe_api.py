@@ -24,7 +24,10 @@ class FakeStripe:
     # Objects by id, as GET /v1/<kind>s/{id} answers them; subscriptions list in this order.
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]], str]] = field(default_factory=list)
+    stripe_versions: list[str | None] = field(default_factory=list)  # per request, in order
+    delay_s: float = 0.0  # answer every GET this much later (a slow Stripe)
     url: str = ""
     meter_events: list[dict[str, Any]] = field(default_factory=list)  # counted, in order
     failures_left: int = 0  # answer this many more POSTs with a 500
@@ -37,6 +40,17 @@ class FakeStripe:
 
     def fail_next(self, count: int) -> None:
         self.failures_left = count
+
+    def gets(self, path: str) -> int:
+        """How many times ``path`` was read."""
+        return sum(1 for method, p, _, _ in self.requests if (method, p) == ("GET", path))
+
+    def forget(self) -> None:
+        """Nothing served, nothing asked: as a fresh fake (the server keeps running)."""
+        for store in (self.customers, self.subscriptions, self.invoices, self.coupons):
+            store.clear()
+        self.requests.clear()
+        self.stripe_versions.clear()
 
     def post(
         self, path: str, form: dict[str, list[str]], idempotency_key: str | None
@@ -131,11 +145,13 @@ class FakeStripe:
         }
 
     def find(self, path: str) -> tuple[int, dict[str, Any]] | None:
-        """``GET /v1/{customers,subscriptions,invoices}/{id}``: the object, or Stripe's 404."""
+        """``GET /v1/{customers,subscriptions,invoices,coupons}/{id}``: the object, or
+        Stripe's 404."""
         stores = {
             "customers": ("customer", self.customers),
             "subscriptions": ("subscription", self.subscriptions),
             "invoices": ("invoice", self.invoices),
+            "coupons": ("coupon", self.coupons),
         }
         match path.strip("/").split("/"):
             case ["v1", plural, object_id] if plural in stores:
@@ -209,6 +225,9 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             fake.requests.append(("GET", parts.path, query, self.headers.get("Authorization", "")))
+            fake.stripe_versions.append(self.headers.get("Stripe-Version"))
+            if fake.delay_s:
+                time.sleep(fake.delay_s)
             found = fake.find(parts.path)
             if parts.path == "/v1/events":
                 self._answer(200, fake.list_events(query))
@@ -226,6 +245,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
             fake.requests.append(("POST", path, form, self.headers.get("Authorization", "")))
+            fake.stripe_versions.append(self.headers.get("Stripe-Version"))
             status, body, headers = fake.post(path, form, self.headers.get("Idempotency-Key"))
             self._answer(status, body, headers)
 

@@ -86,6 +86,7 @@ def test_a_subscription_has_the_contract_fields(aws: Aws, context: LambdaContext
         "items",
         "cancel_at_period_end",
         "current_period_end",
+        "discount_terms_unknown",
     }
     assert (body["customer"], body["status"], body["mrr"], body["currency"]) == (
         "cus_y",

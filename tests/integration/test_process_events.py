@@ -209,8 +209,8 @@ def test_an_event_missing_from_the_log_is_an_error_not_a_silent_skip(
 
     from billing.dal.billing_state import BillingState
     from billing.dal.event_log import EventLog
+    from billing.logic.envelope import envelope_from
     from billing.logic.process import apply_event
-    from billing.logic.webhook import envelope_from
 
     event = envelope_from(
         stripe_event("customer.subscription.created", subscription(sub_id="sub_x"))

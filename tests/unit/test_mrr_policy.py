@@ -6,7 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from billing.logic.mrr import Discount, PriceItem, discount_from_stripe, subscription_mrr
+from billing.logic.coupons import coupon_terms, discount_of, discount_ref
+from billing.logic.mrr import Discount, PriceItem, subscription_mrr
 
 
 def mrr(
@@ -70,8 +71,11 @@ def test_amount_off_is_per_billing_period_so_an_annual_one_is_spread_over_twelve
 
 
 def test_annual_plan_with_a_forever_coupon() -> None:
-    coupon = discount_from_stripe(
-        {"id": "di_1", "coupon": {"id": "LAUNCH", "percent_off": 12.5, "duration": "forever"}}
+    coupon = discount_of(
+        discount_ref(
+            {"id": "di_1", "coupon": {"id": "LAUNCH", "percent_off": 12.5, "duration": "forever"}}
+        ),
+        {},
     )
     assert coupon is not None
     # $990 a year = $82.50 a month; 12.5% off = $72.1875 -> 7219 cents
@@ -104,16 +108,13 @@ def test_a_discount_on_another_subscription_does_not_apply() -> None:
     assert mrr(PriceItem(5000, 1, "month"), discounts=(other,)) == 5000
 
 
-def test_clover_discounts_carry_the_coupon_under_source() -> None:
-    discount = discount_from_stripe(
-        {
-            "id": "di_1",
-            "source": {
-                "type": "coupon",
-                "coupon": {"id": "X", "amount_off": 100, "currency": "usd"},
-            },
-        }
-    )
-    assert discount is not None
-    assert (discount.amount_off, discount.currency) == (100, "usd")
-    assert discount_from_stripe({"id": "di_2", "source": {"coupon": "X"}}) is None
+def test_clover_discounts_carry_the_coupon_under_source_expanded_or_by_id() -> None:
+    coupon = {"id": "X", "amount_off": 100, "currency": "usd", "duration": "forever"}
+    expanded = discount_of(discount_ref({"id": "di_1", "source": {"coupon": coupon}}), {})
+    by_id = discount_ref({"id": "di_2", "source": {"type": "coupon", "coupon": "X"}})
+    assert expanded is not None
+    assert (expanded.amount_off, expanded.currency) == (100, "usd")
+    assert by_id["coupon_id"] == "X"
+    assert discount_of(by_id, {}) is None  # terms unknown until the coupon is
+    known = discount_of(by_id, {"X": coupon_terms(coupon)})
+    assert known is not None and (known.amount_off, known.duration) == (100, "forever")

@@ -4,32 +4,42 @@ of subscription and discount versions, its MRR change records, and the event sta
 One transaction writes everything an event changes together with its ``processed`` status,
 so an event's effects and its status never disagree and a redelivery changes nothing.
 
-Items: ``<KIND>#<id> / STATE`` (newest version); ``HISTORY#<customer> / <KIND>#<id>#<version>``
-(every version); ``HISTORY#<customer> / MRR#<currency>#<effective>`` (change records, also
-published in the order they were written as the MRR change feed, ``cognitionos.mrr_feed``).
+Items: ``<KIND>#<id> / STATE`` (newest version); under ``HISTORY#<customer>``:
+``<KIND>#<id>#<version>`` (every version), ``TIE#<KIND>#<id>#<created>`` (Stripe's choice
+among one second's versions) and ``MRR`` (the whole record set, published as the MRR change
+feed, ``cognitionos.mrr_feed``); ``COUPON#<id> / AWAITING#<customer>`` (a customer whose
+records wait for that coupon's terms).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from billing.dal.event_log import status_update
-from billing.logic.history import CustomerHistory, HistoryEntry
-from billing.logic.movements import MrrChange
+from billing.logic.history import CustomerHistory, HistoryEntry, TieKey
+from billing.logic.movements import MrrChange, effective_time
 from billing.logic.process import CommitPlan, CommitResult
-from billing.logic.state import Kind, StateChange
+from billing.logic.state import Kind, ObjectVersion, StateChange
 from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import all_items, is_condition_failure, plain
-from cognitionos.mrr_feed import FEED_PK, FEED_SK, feed_index_keys
+from cognitionos.mrr_feed import SET_SK, feed_index_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_TRANSACTION_ITEMS = 100
+# DynamoDB's item limit is 400 KB; a record takes ~120 bytes, so ~3,000 records fit.
+MAX_RECORD_SET_BYTES = 350_000
+
+
+class RecordSetTooLarge(ValueError):
+    """A customer's record set would not fit in one item."""
 
 
 class FieldEncryptor(Protocol):
@@ -44,11 +54,29 @@ def history_pk(customer_id: str) -> str:
     return f"HISTORY#{customer_id}"
 
 
+def coupon_key(coupon_id: str) -> dict[str, str]:
+    return state_key("coupon", coupon_id)
+
+
+def awaiting_key(coupon_id: str, customer_id: str) -> dict[str, str]:
+    return {"pk": f"COUPON#{coupon_id}", "sk": f"AWAITING#{customer_id}"}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class BillingState:
-    def __init__(self, table: Table, encryptor: FieldEncryptor | None = None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        encryptor: FieldEncryptor | None = None,
+        clock_ms: Callable[[], int] = _now_ms,  # a record set's position in the feed
+    ) -> None:
         self._table = table
         self._client = table.meta.client
         self._encryptor = encryptor
+        self._clock_ms = clock_ms
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -67,14 +95,19 @@ class BillingState:
             )
         )
 
-    def status_of(self, subscription_id: str) -> str | None:
+    def standing_of(self, subscription_id: str) -> tuple[str | None, int | None]:
+        """The subscription's stored status and since when it holds (``effective_time``:
+        ``ended_at`` for an ended one); ``(None, None)`` when unknown."""
         item = self._table.get_item(
             Key=state_key("subscription", subscription_id),
             ConsistentRead=True,
-            ProjectionExpression="#s",
+            ProjectionExpression="#s, ended_at, created",
             ExpressionAttributeNames={"#s": "status"},
         ).get("Item")
-        return str(item["status"]) if item and item.get("status") else None
+        if not item or not item.get("status"):
+            return None, None
+        state = plain(item)
+        return str(state["status"]), effective_time(int(state["created"]), state)
 
     def stored_version(self, kind: Kind, object_id: str) -> str | None:
         item = self._table.get_item(
@@ -84,27 +117,74 @@ class BillingState:
 
     def history(self, customer_id: str) -> CustomerHistory:
         entries: list[HistoryEntry] = []
-        records: dict[str, MrrChange] = {}
+        records: tuple[MrrChange, ...] = ()
+        awaiting: frozenset[str] = frozenset()
+        ties: dict[TieKey, str] = {}
         for item in self._history_items(customer_id):
             sk = str(item["sk"])
-            if sk.startswith("MRR#"):
-                if not item.get("voided"):
-                    record = mrr_change_of(item)
-                    records[record.key] = record
+            if sk == SET_SK:
+                records = tuple(mrr_change_of(customer_id, r) for r in item.get("records") or [])
+                awaiting = frozenset(item.get("awaiting_coupons") or ())
+            elif sk.startswith("TIE#"):
+                key = (str(item["kind"]), str(item["object_id"]), int(item["created"]))
+                ties[key] = str(item["winner"])
+            elif sk.startswith("MRR#"):
+                continue  # one item per record, before record sets: superseded by MRR
             else:
                 entries.append(
                     HistoryEntry(
                         item["kind"],
                         item["object_id"],
                         item["version"],
-                        item["created"],
+                        int(item["created"]),
                         item["state"],
                     )
                 )
-        return CustomerHistory(customer_id, tuple(entries), records)
+        return CustomerHistory(customer_id, tuple(entries), records, ties, awaiting)
 
     def mrr_changes(self, customer_id: str) -> list[MrrChange]:
-        return list(self.history(customer_id).records.values())
+        return list(self.history(customer_id).records)
+
+    def coupon_terms(self, coupon_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The stored terms of these coupons (consistent reads); unknown ones are absent."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = [coupon_key(c) for c in sorted(coupon_ids)]
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self._table.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
+            }
+            while request:
+                page = self._client.batch_get_item(RequestItems=request)
+                for item in page["Responses"].get(self._table.name, []):
+                    found[str(item["id"])] = {
+                        k: plain(item.get(k))
+                        for k in ("percent_off", "amount_off", "currency", "duration")
+                    }
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def awaiting_customers(self, coupon_id: str) -> list[str]:
+        """Customers whose records wait for this coupon's terms."""
+        return [
+            str(item["customer_id"])
+            for item in all_items(
+                self._table.query,
+                KeyConditionExpression=Key("pk").eq(f"COUPON#{coupon_id}")
+                & Key("sk").begins_with("AWAITING#"),
+                ConsistentRead=True,
+            )
+        ]
+
+    def learn_coupon(self, coupon: StateChange) -> bool:
+        """Store a coupon read from Stripe unless one is stored; True if this stored it."""
+        spec = self._state_put(coupon.as_stored(), None, None)
+        try:
+            self._client.put_item(**spec)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     def _history_items(self, customer_id: str) -> list[dict[str, Any]]:
         return list(
@@ -121,33 +201,48 @@ class BillingState:
         """Write the plan and mark the event processed, atomically.
 
         ``"duplicate"``: the event was processed before; ``"state_moved"``: the stored state
-        is not at ``plan.state_guard`` any more. Nothing is written in either case.
+        is not at ``plan.state_guard`` any more; ``"coupon_arrived"``: a coupon the plan
+        priced as unknown is stored now. Nothing is written in any of these cases.
         """
-        recorded_ms = int(time.time() * 1000)
-        records = [self._record_put(r, recorded_ms) for r in plan.record_puts]
-        records += [self._record_void(r, recorded_ms) for r in plan.record_voids]
-        items: list[Any] = [{"Put": self._history_put(c)} for c in plan.versions]
+        items: list[tuple[str, dict[str, Any]]] = [
+            ("version", {"Put": self._history_put(c)}) for c in plan.versions
+        ]
         if plan.state is not None:
-            items.append({"Put": self._state_put(plan.state, plan.event_id, plan.state_guard)})
-        # A late event that reshapes a long history may exceed one transaction: the record
-        # writes are idempotent, so the overflow goes first and a retry derives them again.
-        room = MAX_TRANSACTION_ITEMS - len(items) - 1
-        split = max(len(records) - room, 0)
-        overflow, records = records[:split], records[split:]
-        for spec in overflow:
-            self._write_one(spec)
-        items += records
-        items.append({"Update": status_update(self._table.name, plan.event_id, "processed")})
+            items.append(
+                ("state", {"Put": self._state_put(plan.state, plan.event_id, plan.state_guard)})
+            )
+        if plan.tie is not None:
+            items.append(("tie", {"Put": self._tie_put(plan.customer_id, *plan.tie)}))
+        if plan.writes_records:
+            items += self._record_set_writes(plan)
+        if plan.event_id is not None:
+            items.append(
+                ("status", {"Update": status_update(self._table.name, plan.event_id, "processed")})
+            )
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(
+                f"one event writes {len(items)} items, more than a transaction holds "
+                f"({MAX_TRANSACTION_ITEMS}): customer {plan.customer_id} awaits too many coupons"
+            )
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.transact_write_items(
+                TransactItems=[spec for _, spec in items]  # type: ignore[misc]
+            )
         except ClientError as exc:
             reasons = _cancellation_reasons(exc)
             if not reasons:
                 raise
-            if reasons[-1].get("Code") == "ConditionalCheckFailed":
-                _require_logged(reasons[-1], plan.event_id)
+            failed = {
+                role
+                for (role, _), r in zip(items, reasons, strict=True)
+                if r.get("Code") == "ConditionalCheckFailed"
+            }
+            if "status" in failed:
+                _require_logged(reasons[-1], str(plan.event_id))
                 return "duplicate"
-            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            if "coupon" in failed:
+                return "coupon_arrived"
+            if "state" in failed:
                 return "state_moved"
             raise
         return "committed"
@@ -162,7 +257,9 @@ class BillingState:
             return False
         return True
 
-    def _state_put(self, change: StateChange, event_id: str, guard: str | None) -> dict[str, Any]:
+    def _state_put(
+        self, change: ObjectVersion, event_id: str | None, guard: str | None
+    ) -> dict[str, Any]:
         item: dict[str, Any] = {
             **state_key(change.kind, change.object_id),
             "kind": change.kind,
@@ -188,7 +285,7 @@ class BillingState:
             }
         return {"TableName": self._table.name, "Item": item, **condition}
 
-    def _encrypted(self, change: StateChange) -> dict[str, str]:
+    def _encrypted(self, change: ObjectVersion) -> dict[str, str]:
         """Personal fields, encrypted with the subject's key. Never stored in plaintext: with
         no keyring, or once the subject was erased (GDPR), they are not stored at all."""
         if not change.personal or self._encryptor is None:
@@ -218,55 +315,76 @@ class BillingState:
             },
         }
 
-    def _record_put(self, record: MrrChange, recorded_ms: int) -> dict[str, Any]:
+    def _tie_put(self, customer_id: str | None, key: TieKey, winner: str) -> dict[str, Any]:
+        kind, object_id, created = key
         return {
-            "Put": {
-                "TableName": self._table.name,
-                "Item": {
-                    "pk": history_pk(record.customer_id),
-                    "sk": f"MRR#{record.key}",
-                    "customer_id": record.customer_id,
-                    "currency": record.currency,
-                    "effective_at": record.effective_at,
-                    "mrr_from": record.mrr_from,
-                    "mrr_to": record.mrr_to,
-                    "kind": record.kind,
-                    "involuntary": record.involuntary,
-                    "voided": False,
-                    "recorded_at": recorded_ms,
-                    **feed_index_keys(recorded_ms, record.customer_id, record.key),
-                },
-            }
+            "TableName": self._table.name,
+            "Item": {
+                "pk": history_pk(str(customer_id)),
+                "sk": f"TIE#{kind.upper()}#{object_id}#{created:011d}",
+                "kind": kind,
+                "object_id": object_id,
+                "created": created,
+                "winner": winner,
+            },
         }
 
-    def _record_void(self, record: MrrChange, recorded_ms: int) -> dict[str, Any]:
-        index = feed_index_keys(recorded_ms, record.customer_id, record.key)
-        return {
-            "Update": {
-                "TableName": self._table.name,
-                "Key": {"pk": history_pk(record.customer_id), "sk": f"MRR#{record.key}"},
-                "UpdateExpression": (
-                    f"SET voided = :t, recorded_at = :r, {FEED_PK} = :p, {FEED_SK} = :s"
-                ),
-                "ExpressionAttributeValues": {
-                    ":t": True,
-                    ":r": recorded_ms,
-                    ":p": index[FEED_PK],
-                    ":s": index[FEED_SK],
-                },
-            }
+    def _record_set_writes(self, plan: CommitPlan) -> list[tuple[str, dict[str, Any]]]:
+        """The customer's record set, rewritten whole (and so re-published in the feed), the
+        markers of the coupons it awaits, and a check that each of those is still unknown:
+        a coupon stored meanwhile cancels the commit, which is decided again with it."""
+        customer_id = str(plan.customer_id)
+        recorded_ms = self._clock_ms()
+        records = [_record_item(r) for r in plan.records]
+        item = {
+            "pk": history_pk(customer_id),
+            "sk": SET_SK,
+            "customer_id": customer_id,
+            "records": records,
+            "awaiting_coupons": sorted(plan.awaiting),
+            "recorded_at": recorded_ms,
+            **feed_index_keys(recorded_ms, customer_id),
         }
+        size = len(json.dumps(item, default=str))
+        if size > MAX_RECORD_SET_BYTES:
+            raise RecordSetTooLarge(
+                f"customer {customer_id} has {len(records)} MRR change records ({size} bytes), "
+                f"more than one item holds ({MAX_RECORD_SET_BYTES} bytes)"
+            )
+        table = self._table.name
+        writes: list[tuple[str, dict[str, Any]]] = [
+            ("records", {"Put": {"TableName": table, "Item": item}})
+        ]
+        for coupon_id in sorted(plan.awaiting - plan.previously_awaiting):
+            marker = {**awaiting_key(coupon_id, customer_id), "customer_id": customer_id}
+            writes.append(("awaiting", {"Put": {"TableName": table, "Item": marker}}))
+        for coupon_id in sorted(plan.previously_awaiting - plan.awaiting):
+            key = awaiting_key(coupon_id, customer_id)
+            writes.append(("awaiting", {"Delete": {"TableName": table, "Key": key}}))
+        for coupon_id in sorted(plan.awaiting):
+            check = {
+                "TableName": table,
+                "Key": coupon_key(coupon_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            writes.append(("coupon", {"ConditionCheck": check}))
+        return writes
 
-    def _write_one(self, spec: dict[str, Any]) -> None:
-        if "Put" in spec:
-            self._client.put_item(**spec["Put"])
-        else:
-            self._client.update_item(**spec["Update"])
+
+def _record_item(record: MrrChange) -> dict[str, Any]:
+    return {
+        "currency": record.currency,
+        "effective_at": record.effective_at,
+        "mrr_from": record.mrr_from,
+        "mrr_to": record.mrr_to,
+        "kind": record.kind,
+        "involuntary": record.involuntary,
+    }
 
 
-def mrr_change_of(item: dict[str, Any]) -> MrrChange:
+def mrr_change_of(customer_id: str, item: dict[str, Any]) -> MrrChange:
     return MrrChange(
-        customer_id=item["customer_id"],
+        customer_id=customer_id,
         currency=item["currency"],
         effective_at=int(item["effective_at"]),
         mrr_from=int(item["mrr_from"]),

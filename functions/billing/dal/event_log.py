@@ -85,6 +85,20 @@ class EventLog:
             raise
         return True
 
+    def mark_follow_up_failed(self, event_id: str, error: str) -> None:
+        """``failed`` with ``error``, even over ``processed``: the event's state is committed
+        but what it sets off (dunning) is not done, and the message goes back to the queue.
+        Its next delivery finds the state applied, marks it processed again and retries the
+        follow-up."""
+        self._table.meta.client.update_item(
+            TableName=self._table.name,
+            Key=event_key(event_id),
+            UpdateExpression="SET #s = :s, #e = :e, gsi1pk = :g",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues={":s": "failed", ":e": error, ":g": "EVENTS#failed"},
+        )
+
     def get(self, event_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=event_key(event_id)).get("Item")
         return plain(item) if item else None

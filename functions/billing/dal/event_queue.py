@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from billing.logic.webhook import message_group
-from billing.models.events import StripeEventEnvelope
+import hashlib
+
+from billing.logic.envelope import message_group
+from billing.models.events import RederiveRequest, StripeEventEnvelope
 from cognitionos.queues import send_message
 
 
@@ -18,4 +20,16 @@ class EventQueue:
             raw_event,
             group_id=message_group(event),
             deduplication_id=event.id,
+        )
+
+    def request_rederive(self, customer_id: str, coupon_id: str) -> None:
+        """Ask for the customer's records to be derived again, in its own group; one request
+        per customer and coupon within SQS's 5-minute deduplication window."""
+        request = RederiveRequest(customer_id=customer_id, coupon_id=coupon_id)
+        digest = hashlib.sha256(f"{customer_id}#{coupon_id}".encode()).hexdigest()
+        send_message(
+            self._queue_url,
+            request.model_dump_json(),
+            group_id=customer_id,
+            deduplication_id=f"rederive-{digest[:40]}",
         )

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import stripe
-
 from billing.dal.billing_state import state_key
 from billing.dal.personal_data import FieldDecryptor, personal_field
 from billing.dal.stripe_api import stripe_api_from_secret
@@ -46,11 +44,8 @@ class CustomerRecipients:
         api = stripe_api_from_secret(self._secret_id, self._api_base)
         if api is None:
             return None
-        try:
-            customer = api.retrieve("customer", customer_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return None  # no such customer in Stripe: nobody to write to
-            raise
+        customer = api.retrieve("customer", customer_id)
+        if customer is None:
+            return None  # no such customer in Stripe: nobody to write to
         email = customer.get("email")
         return email if isinstance(email, str) and email and not customer.get("deleted") else None

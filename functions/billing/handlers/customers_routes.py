@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from billing.dal.billing_state import BillingState
 from billing.dal.dunning_cases import DunningCases
 from billing.dal.personal_data import personal_field
+from billing.logic.history import CustomerHistory
 from billing.logic.movements import customer_mrr, subscription_mrr_at
 from billing.models.customers import CustomerView, SubscriptionView
 from billing.models.dunning import DunningCaseView
@@ -41,8 +42,9 @@ def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> Custom
     if not (customer or history.entries or subscriptions):
         raise NotFound(f"no customer {customer_id}")
     now = int(time.time())
-    discounts = history.discount_versions()
-    currency, mrr = customer_mrr(history.records.values(), customer.get("currency"), now)
+    coupons = state.coupon_terms(history.coupon_ids())
+    discounts = history.discount_versions(coupons)
+    currency, mrr = customer_mrr(history.records, customer.get("currency"), now)
     case = DunningCases(dynamodb_table(api_settings().billing_table)).open_case_of(customer_id)
     return CustomerView(
         id=customer_id,
@@ -52,7 +54,11 @@ def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> Custom
         mrr=mrr,
         deleted=bool(customer.get("deleted")),
         subscriptions=[
-            SubscriptionView.of(s, subscription_mrr_at(s["id"], s, discounts, now))
+            SubscriptionView.of(
+                s,
+                subscription_mrr_at(s["id"], s, discounts, coupons, now),
+                history.terms_unknown(s["id"], s, coupons),
+            )
             for s in subscriptions
         ],
         dunning=DunningCaseView.of(case) if case else None,
@@ -70,9 +76,10 @@ def get_subscription(
     sub = state.get("subscription", subscription_id)
     if sub is None or not current_principal(router).can_see_tenant(sub.get("customer_id")):
         raise NotFound(f"no subscription {subscription_id}")
-    discounts = (
-        state.history(sub["customer_id"]).discount_versions() if sub.get("customer_id") else []
+    customer_id = sub.get("customer_id")
+    history = state.history(customer_id) if customer_id else CustomerHistory(str(customer_id))
+    coupons = state.coupon_terms(history.coupon_ids())
+    mrr = subscription_mrr_at(
+        subscription_id, sub, history.discount_versions(coupons), coupons, int(time.time())
     )
-    return SubscriptionView.of(
-        sub, subscription_mrr_at(subscription_id, sub, discounts, int(time.time()))
-    )
+    return SubscriptionView.of(sub, mrr, history.terms_unknown(subscription_id, sub, coupons))

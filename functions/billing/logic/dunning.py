@@ -182,26 +182,25 @@ def on_payment_failed(
     invoice: Invoice,
     created: int,
     subscription_status: str | None,
+    status_since: int | None = None,
 ) -> DunningCase | None:
-    """The case after ``invoice.payment_failed``; None when nothing changes."""
+    """The case after ``invoice.payment_failed``; None when nothing changes.
+
+    ``status_since``: when the subscription took ``subscription_status``. A failure of a
+    subscription that has ended since is a late delivery of the failures that ended it: the
+    case is on record as in-order delivery leaves it, exhausted at the end, its churn
+    involuntary.
+    """
     if case is None:
-        if is_first_invoice_of_unstarted_subscription(invoice, subscription_status):
-            return None
-        if subscription_status in ENDED_STATUSES:
-            # Stripe retries no more: on record as exhausted, nobody to remind.
-            return dataclasses.replace(
-                _from_invoice(invoice, "exhausted", created, opened_at=created),
-                closed_at=created,
-                closed_reason=f"subscription_{subscription_status}",
-            )
-        opened = _from_invoice(invoice, "open", created, opened_at=created)
-        return _with_email(
-            opened, payment_failed_key(invoice.attempt_count), "payment_failed", created
-        )
+        return _first_failure(invoice, created, subscription_status, status_since)
     if case.status != "open":
         return _earlier_failure_of_closed(case, invoice, created)
     if invoice.attempt_count <= case.attempt_count:
-        return None  # same or older attempt: already handled
+        # Same or older attempt: handled, emailed or not. An older one delivered late still
+        # dates the case from its first failure, as in-order delivery would.
+        if case.opened_at is not None and created < case.opened_at:
+            return dataclasses.replace(case, opened_at=created)
+        return None
     advanced = dataclasses.replace(
         case,
         attempt_count=invoice.attempt_count,
@@ -217,6 +216,25 @@ def on_payment_failed(
     )
 
 
+def _first_failure(
+    invoice: Invoice, created: int, subscription_status: str | None, status_since: int | None
+) -> DunningCase | None:
+    if is_first_invoice_of_unstarted_subscription(invoice, subscription_status):
+        return None
+    if subscription_status in ENDED_STATUSES:
+        # Stripe retries no more: on record as exhausted, nobody to remind.
+        ended = status_since if status_since is not None else created
+        closed = dataclasses.replace(
+            _from_invoice(invoice, "exhausted", created, opened_at=created),
+            closed_at=max(created, ended),
+            closed_reason=f"subscription_{subscription_status}",
+            version=max(created, ended),
+        )
+        return dataclasses.replace(closed, churn="involuntary") if created <= ended else closed
+    opened = _from_invoice(invoice, "open", created, opened_at=created)
+    return _with_email(opened, payment_failed_key(invoice.attempt_count), "payment_failed", created)
+
+
 def _earlier_failure_of_closed(
     case: DunningCase, invoice: Invoice, created: int
 ) -> DunningCase | None:
@@ -226,13 +244,14 @@ def _earlier_failure_of_closed(
     if invoice.billing_reason == FIRST_INVOICE or created > (case.closed_at or 0):
         return None  # a failed checkout is not dunning; a failure after the close is moot
     opened_at = min(created, case.opened_at) if case.opened_at is not None else created
-    attempts = max(case.attempt_count, invoice.attempt_count)
-    if (opened_at, attempts) == (case.opened_at, case.attempt_count):
+    later_attempt = invoice.attempt_count > case.attempt_count
+    if opened_at == case.opened_at and not later_attempt:
         return None
     return dataclasses.replace(
         case,
         opened_at=opened_at,
-        attempt_count=attempts,
+        attempt_count=invoice.attempt_count if later_attempt else case.attempt_count,
+        amount_due=invoice.amount_due if later_attempt else case.amount_due,
         subscription=case.subscription or invoice.subscription,
         hosted_invoice_url=case.hosted_invoice_url or invoice.hosted_invoice_url,
     )

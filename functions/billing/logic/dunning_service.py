@@ -95,17 +95,21 @@ class Dunning:
         event_created: int,
         invoice: Mapping[str, Any],
         subscription_status: str | None,
+        status_since: int | None = None,
     ) -> DunningCase | None:
         """Apply an invoice event (any type; those dunning does not act on change nothing).
 
         ``subscription_status``: the stored status of the invoice's subscription, None if
-        unknown. Returns the case as it now stands, or None if there is none.
+        unknown, and ``status_since`` when it took that status. Returns the case as it now
+        stands, or None if there is none.
         """
         if event_type == dunning.FAILED_EVENT:
             facts = dunning.read_invoice(invoice)
             case, _ = self._update(
                 facts.invoice_id,
-                lambda c: dunning.on_payment_failed(c, facts, event_created, subscription_status),
+                lambda c: dunning.on_payment_failed(
+                    c, facts, event_created, subscription_status, status_since
+                ),
             )
         elif event_type in dunning.CLOSING_EVENTS:
             facts = dunning.read_invoice(invoice)

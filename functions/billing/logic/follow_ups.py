@@ -10,13 +10,16 @@ from typing import Protocol
 
 from billing.logic import dunning
 from billing.logic.dunning_service import Dunning
+from billing.logic.movements import effective_time
 from billing.logic.process import Outcome
 from billing.logic.state import StateChange
 from billing.models.events import StripeEventEnvelope
 
 
 class SubscriptionStatuses(Protocol):
-    def status_of(self, subscription_id: str) -> str | None: ...
+    def standing_of(self, subscription_id: str) -> tuple[str | None, int | None]:
+        """Status, and since when it holds."""
+        ...
 
 
 class DunningFollowUp:
@@ -30,14 +33,33 @@ class DunningFollowUp:
         elif change.kind == "subscription" and outcome != "stale":
             status = change.attributes.get("status")
             if status in dunning.ENDED_STATUSES:
-                self._dunning.on_subscription_status(change.object_id, status, event.created)
+                since = effective_time(change.created, change.attributes)
+                self._dunning.on_subscription_status(change.object_id, status, since)
 
     def _on_invoice(self, event: StripeEventEnvelope, change: StateChange) -> None:
         if event.type != dunning.FAILED_EVENT and event.type not in dunning.CLOSING_EVENTS:
             return
-        status = None
+        status, since = None, None
         subscription_id = change.attributes.get("subscription")
         if event.type == dunning.FAILED_EVENT and subscription_id:
-            # Only a failure needs it: the first invoice of an incomplete one is not dunning.
-            status = self._subscriptions.status_of(subscription_id)
-        self._dunning.on_invoice_event(event.type, event.created, event.data_object, status)
+            # Only a failure needs it: the first invoice of an incomplete one is not dunning,
+            # and one of a subscription that ended since is part of the case that ended it.
+            status, since = self._subscriptions.standing_of(subscription_id)
+        self._dunning.on_invoice_event(event.type, event.created, event.data_object, status, since)
+
+
+class CouponAnnouncer(Protocol):
+    def announce(self, coupon_id: str) -> int: ...
+
+
+class CouponFollowUp:
+    """A coupon event makes the coupon's terms known: the customers whose records waited
+    for them are derived again. On every delivery, so a crash before the announcement is
+    made good by the redelivery (a second request derives the same records)."""
+
+    def __init__(self, arrivals: CouponAnnouncer) -> None:
+        self._arrivals = arrivals
+
+    def __call__(self, event: StripeEventEnvelope, change: StateChange, outcome: Outcome) -> None:
+        if change.kind == "coupon":
+            self._arrivals.announce(change.object_id)

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from billing.logic.mrr import Discount, PriceItem, discount_from_state, subscription_mrr
-from cognitionos.mrr_feed import MovementKind, movement_kind
+from billing.logic.coupons import CouponBook, discount_of
+from billing.logic.mrr import Discount, PriceItem, subscription_mrr
+from billing.logic.versions import created_of
+from cognitionos.mrr_feed import MovementKind, movement_kind, record_key
 
 # A subscription that ends ``unpaid``, canceled for ``payment_failed``, or right after being
 # ``past_due``/``unpaid``, churned for want of payment (involuntary churn).
@@ -31,11 +33,22 @@ class SubscriptionVersion:
     items: tuple[PriceItem, ...]
     discounts: tuple[Discount, ...]
     cancellation_reason: str | None = None
+    tie_winner: bool = False  # Stripe's re-fetch chose it among versions of its second
 
     @classmethod
     def from_state(
-        cls, sub_id: str, version: str, created: int, state: Mapping[str, Any]
+        cls,
+        sub_id: str,
+        version: str,
+        created: int,
+        state: Mapping[str, Any],
+        coupons: CouponBook,
+        *,
+        tie_winner: bool = False,
     ) -> SubscriptionVersion:
+        """The version's discounts are those whose terms are known (embedded or in
+        ``coupons``); the others are left out and reported as unknown by the caller."""
+        refs = state.get("discounts") or []
         return cls(
             subscription_id=sub_id,
             version=version,
@@ -43,9 +56,15 @@ class SubscriptionVersion:
             status=state.get("status"),
             currency=str(state.get("currency") or "usd"),
             items=tuple(PriceItem.from_state(i) for i in state.get("items") or []),
-            discounts=tuple(discount_from_state(d) for d in state.get("discounts") or []),
+            discounts=tuple(d for ref in refs if (d := discount_of(ref, coupons)) is not None),
             cancellation_reason=state.get("cancellation_reason"),
+            tie_winner=tie_winner,
         )
+
+    @property
+    def order(self) -> tuple[int, int, bool, str]:
+        """Timeline order: by effect, then within a second Stripe's choice last."""
+        return (self.effective_at, created_of(self.version), self.tie_winner, self.version)
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,11 @@ class DiscountVersion:
     version: str
     created: int
     deleted: bool
+    tie_winner: bool = False
+
+    @property
+    def order(self) -> tuple[int, bool, str]:
+        return (self.created, self.tie_winner, self.version)
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,7 @@ class MrrChange:
 
     @property
     def key(self) -> str:
-        return f"{self.currency}#{self.effective_at:011d}"
+        return record_key(self.currency, self.effective_at)
 
 
 def effective_time(created: int, state: Mapping[str, Any]) -> int:
@@ -91,14 +115,12 @@ def mrr_changes(
     by_sub: dict[str, list[SubscriptionVersion]] = defaultdict(list)
     for sub in subscriptions:
         by_sub[sub.subscription_id].append(sub)
-    timelines = {s: sorted(v, key=lambda x: (x.effective_at, x.version)) for s, v in by_sub.items()}
+    timelines = {s: sorted(v, key=lambda x: x.order) for s, v in by_sub.items()}
     starts = {s: [v.effective_at for v in versions] for s, versions in timelines.items()}
     by_discount: dict[str, list[DiscountVersion]] = defaultdict(list)
     for d in discounts:
         by_discount[d.discount.id].append(d)
-    discount_lines = {
-        k: sorted(v, key=lambda x: (x.created, x.version)) for k, v in by_discount.items()
-    }
+    discount_lines = {k: sorted(v, key=lambda x: x.order) for k, v in by_discount.items()}
 
     points = {v.effective_at for versions in timelines.values() for v in versions}
     for versions_of_discount in discount_lines.values():
@@ -191,15 +213,20 @@ def current_mrr(changes: Iterable[MrrChange], at: int) -> dict[str, int]:
 
 
 def subscription_mrr_at(
-    sub_id: str, state: Mapping[str, Any], discounts: Iterable[DiscountVersion], at: int
+    sub_id: str,
+    state: Mapping[str, Any],
+    discounts: Iterable[DiscountVersion],
+    coupons: CouponBook,
+    at: int,
 ) -> int:
     """One subscription's MRR at ``at``: its stored state, its own discounts and the
     customer's discounts that are on at that time."""
     lines: dict[str, list[DiscountVersion]] = defaultdict(list)
-    for d in discounts:
-        lines[d.discount.id].append(d)
-    ordered = {k: sorted(v, key=lambda x: (x.created, x.version)) for k, v in lines.items()}
-    own = tuple(discount_from_state(d) for d in state.get("discounts") or [])
+    for version in discounts:
+        lines[version.discount.id].append(version)
+    ordered = {k: sorted(v, key=lambda x: x.order) for k, v in lines.items()}
+    refs = state.get("discounts") or []
+    own = tuple(d for ref in refs if (d := discount_of(ref, coupons)) is not None)
     return subscription_mrr(
         sub_id,
         state.get("status"),

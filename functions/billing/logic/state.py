@@ -8,15 +8,22 @@ and name) travel apart from the attributes, so the data access layer can encrypt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from billing.logic.mrr import discount_from_stripe, discount_state
+from billing.logic.coupons import coupon_of, coupon_terms, discount_ref, missing_coupon_fields
+from billing.logic.envelope import customer_of
 from billing.logic.versions import content_hash, precedence, version_key
-from billing.logic.webhook import customer_of
 from billing.models.events import StripeEventEnvelope
 
 Kind = Literal[
-    "customer", "subscription", "invoice", "charge", "dispute", "checkout_session", "discount"
+    "customer",
+    "subscription",
+    "invoice",
+    "charge",
+    "dispute",
+    "checkout_session",
+    "discount",
+    "coupon",
 ]
 
 SUBSCRIPTION_EVENTS = frozenset(
@@ -55,9 +62,12 @@ CHECKOUT_EVENTS = frozenset(
 DISCOUNT_EVENTS = frozenset(
     {"customer.discount.created", "customer.discount.updated", "customer.discount.deleted"}
 )
-# The kinds Stripe's API retrieves by id here (``StripeApi.retrieve``), to break a tie.
-RefetchableKind = Literal["customer", "subscription", "invoice"]
-REFETCHABLE: frozenset[Kind] = frozenset(get_args(RefetchableKind))
+COUPON_EVENTS = frozenset({"coupon.created", "coupon.updated", "coupon.deleted"})
+# The kinds Stripe's API retrieves by id here (``StripeApi.retrieve``).
+RefetchableKind = Literal["customer", "subscription", "invoice", "coupon"]
+# Those re-fetched to break a tie between two versions of one second (a coupon's terms
+# never change, so which of its versions wins does not matter).
+REFETCHED_ON_TIE: frozenset[Kind] = frozenset({"customer", "subscription", "invoice"})
 # Kinds whose versions feed a customer's MRR history (logic/movements.py).
 HISTORY_KINDS: frozenset[Kind] = frozenset({"subscription", "discount"})
 
@@ -76,13 +86,35 @@ class StateChange:
     created: int  # the event's ``created``
     attributes: dict[str, Any]
     content: str  # hash of the object's content: the same content is the same version
-    refetched: bool = False  # Stripe's current object, fetched to break a tie
     personal: dict[str, str] = field(default_factory=dict)  # stored encrypted only
 
     @property
     def version(self) -> str:
-        rank = precedence(self.kind, self.attributes, self.refetched)
-        return version_key(self.created, rank, self.content)
+        return version_key(self.created, precedence(self.kind, self.attributes), self.content)
+
+    def as_stored(self) -> ObjectVersion:
+        return ObjectVersion(
+            self.kind,
+            self.object_id,
+            self.customer_id,
+            self.version,
+            self.created,
+            self.attributes,
+            self.personal,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """What an object's state item holds: its current version."""
+
+    kind: Kind
+    object_id: str
+    customer_id: str | None
+    version: str
+    created: int
+    attributes: dict[str, Any]
+    personal: dict[str, str] = field(default_factory=dict)
 
 
 def state_change(event: StripeEventEnvelope) -> StateChange | None:
@@ -90,7 +122,40 @@ def state_change(event: StripeEventEnvelope) -> StateChange | None:
     kind = event_kind(event.type)
     if kind is None:
         return None
+    missing = missing_fields(kind, event.data_object)
+    if missing:
+        raise InvalidStripeObject(
+            f"{event.type} {event.object_id} lacks {', '.join(missing)}: nothing of it is stored"
+        )
     return change_from_object(kind, event.data_object, event.created, event.type)
+
+
+class InvalidStripeObject(ValueError):
+    """A signed event whose object lacks what billing needs; the message names the fields."""
+
+
+def missing_fields(kind: Kind, obj: dict[str, Any]) -> list[str]:
+    """The fields ``obj`` lacks for billing to store it (empty: nothing)."""
+    needed = _REQUIRED.get(kind, ())
+    missing = [name for name in needed if obj.get(name) in (None, "")]
+    if kind == "subscription" and not isinstance((obj.get("items") or {}).get("data"), list):
+        missing.append("items.data")
+    if kind == "discount" and coupon_of(obj) is None:
+        missing.append("source.coupon")
+    if kind == "coupon":
+        missing += missing_coupon_fields(obj)
+    return missing
+
+
+# Fields without which a version would be stored with holes (MRR or dunning would guess).
+_REQUIRED: dict[Kind, tuple[str, ...]] = {
+    "subscription": ("customer", "status"),
+    "invoice": ("customer", "status"),
+    "charge": ("status",),
+    "dispute": ("status", "charge"),
+    "checkout_session": ("status",),
+    "discount": ("customer",),
+}
 
 
 def event_kind(event_type: str) -> Kind | None:
@@ -101,7 +166,7 @@ def event_kind(event_type: str) -> Kind | None:
 
 
 def change_from_object(
-    kind: Kind, obj: dict[str, Any], created: int, event_type: str, refetched: bool = False
+    kind: Kind, obj: dict[str, Any], created: int, event_type: str
 ) -> StateChange:
     """The change for Stripe object ``obj`` seen at ``created`` (also for a re-fetched one)."""
     personal: dict[str, str] = {}
@@ -118,6 +183,8 @@ def change_from_object(
         attributes = dispute_state(obj)
     elif kind == "checkout_session":
         attributes = checkout_state(obj, event_type)
+    elif kind == "coupon":
+        attributes = coupon_state(obj, event_type == "coupon.deleted")
     else:
         attributes = discount_attributes(obj, event_type == "customer.discount.deleted")
     return StateChange(
@@ -127,13 +194,14 @@ def change_from_object(
         created=created,
         attributes=attributes,
         content=content_hash({**obj, "_deleted": attributes.get("deleted", False)}),
-        refetched=refetched,
         personal=personal,
     )
 
 
 def subscription_state(sub: dict[str, Any]) -> dict[str, Any]:
     items = [_item_state(item) for item in (sub.get("items") or {}).get("data", [])]
+    # ``discount`` (one, expanded) before basil; ``discounts`` (ids, or objects if expanded).
+    listed = [d for d in (sub.get("discount"), *(sub.get("discounts") or [])) if d]
     # 2025-03-31.basil moved the billing period onto each item; older shapes keep it here.
     period_ends = [i["current_period_end"] for i in items if i["current_period_end"]]
     return {
@@ -145,16 +213,11 @@ def subscription_state(sub: dict[str, Any]) -> dict[str, Any]:
         "trial_end": sub.get("trial_end"),
         "current_period_end": max(period_ends, default=sub.get("current_period_end")),
         "cancellation_reason": (sub.get("cancellation_details") or {}).get("reason"),
-        "discounts": _subscription_discounts(sub),
+        # Expanded discounts, as references; ids alone come as customer.discount events.
+        "discounts": [discount_ref(d) for d in listed if isinstance(d, dict)],
+        "discount_ids": sorted({_id_of(d) or "" for d in listed} - {""}),
         "items": items,
     }
-
-
-def _subscription_discounts(sub: dict[str, Any]) -> list[dict[str, Any]]:
-    """Expanded discounts on the subscription (ids alone come as customer.discount events)."""
-    raw = [sub.get("discount"), *(sub.get("discounts") or [])]
-    found = [discount_from_stripe(d) for d in raw if isinstance(d, dict)]
-    return [discount_state(d) for d in found if d is not None]
 
 
 def _item_state(item: dict[str, Any]) -> dict[str, Any]:
@@ -249,14 +312,12 @@ def checkout_state(session: dict[str, Any], event_type: str) -> dict[str, Any]:
 
 
 def discount_attributes(discount: dict[str, Any], deleted: bool) -> dict[str, Any]:
-    parsed = discount_from_stripe(discount)
-    terms = discount_state(parsed) if parsed else {"id": discount.get("id")}
-    return {
-        **terms,
-        "subscription": _id_of(discount.get("subscription")),
-        "known_terms": parsed is not None,
-        "deleted": deleted,
-    }
+    return {**discount_ref(discount), "deleted": deleted}
+
+
+def coupon_state(coupon: dict[str, Any], deleted: bool) -> dict[str, Any]:
+    """A coupon's terms; deleting a coupon leaves the discounts made from it as they are."""
+    return {**coupon_terms(coupon), "deleted": deleted or bool(coupon.get("deleted"))}
 
 
 def _id_of(value: Any) -> str | None:
@@ -273,4 +334,5 @@ _KINDS: tuple[tuple[Kind, frozenset[str]], ...] = (
     ("dispute", DISPUTE_EVENTS),
     ("checkout_session", CHECKOUT_EVENTS),
     ("discount", DISCOUNT_EVENTS),
+    ("coupon", COUPON_EVENTS),
 )

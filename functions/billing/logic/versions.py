@@ -3,18 +3,17 @@
 A version key sorts by the event's ``created`` (one-second resolution), then by a status
 precedence that breaks ties the way the object's lifecycle runs (``paid`` after ``open``,
 ``canceled`` after ``active``), then by the content hash so that every order of delivery
-picks the same winner. A version re-fetched from Stripe to break a tie outranks every
-version delivered in the same second: it is Stripe's own answer.
+picks the same winner. With a Stripe key, a tie is settled by re-fetching the object and
+choosing the tied version its current state agrees with (``choose_between``); the re-fetched
+object itself is never stored as a version: it may be days newer than the tied second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-REFETCHED_RANK = 999
 
 # Later in a lifecycle = higher. Unknown statuses rank lowest.
 STATUS_PRECEDENCE: dict[str, dict[str, int]] = {
@@ -44,10 +43,8 @@ STATUS_PRECEDENCE: dict[str, dict[str, int]] = {
 CHECKOUT_PAYMENT_PRECEDENCE = {"unpaid": 0, "no_payment_required": 1, "paid": 1, "failed": 1}
 
 
-def precedence(kind: str, attributes: Mapping[str, Any], refetched: bool = False) -> int:
+def precedence(kind: str, attributes: Mapping[str, Any]) -> int:
     """The tie-break rank of a version (0-999): status first, then a monotonic counter."""
-    if refetched:
-        return REFETCHED_RANK
     if kind in ("customer", "discount"):
         return 10 if attributes.get("deleted") else 0
     status_rank = STATUS_PRECEDENCE.get(kind, {}).get(str(attributes.get("status")), 0)
@@ -77,5 +74,20 @@ def content_hash(obj: Any) -> str:
 
 
 def is_tie(stored: str, incoming: str) -> bool:
-    """Two different versions delivered in the same second: a re-fetch can settle it."""
+    """Two different versions of one second: a re-fetch can settle which came last."""
     return created_of(stored) == created_of(incoming) and stored != incoming
+
+
+def agreement(attributes: Mapping[str, Any], later: Mapping[str, Any]) -> int:
+    """On how many of the fields of ``later`` (an object's later state) a version agrees."""
+    return sum(1 for name, value in later.items() if attributes.get(name) == value)
+
+
+def choose_between(
+    candidates: Iterable[tuple[str, Mapping[str, Any]]], later: Mapping[str, Any]
+) -> str:
+    """Of versions tied in one second, ``(version, attributes)``, the one Stripe's later
+    state agrees with on the most fields; the precedence order (the version key) when two
+    agree as much. A score per version, not per pair, so the choice among any number of
+    candidates is the same whatever order they arrived in."""
+    return max(candidates, key=lambda c: (agreement(c[1], later), c[0]))[0]

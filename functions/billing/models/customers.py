@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from billing.models.dunning import DunningCaseView
 from cognitionos.timeutil import iso
@@ -30,9 +30,15 @@ class SubscriptionView(BaseModel):
     items: list[SubscriptionItemView]
     cancel_at_period_end: bool
     current_period_end: str | None
+    discount_terms_unknown: bool = Field(
+        description=(
+            "A discount on the subscription whose coupon's terms billing has not seen yet "
+            "(no coupon.* event, no Stripe key to read it): mrr leaves it out until they arrive"
+        )
+    )
 
     @classmethod
-    def of(cls, state: dict[str, Any], mrr: int) -> SubscriptionView:
+    def of(cls, state: dict[str, Any], mrr: int, terms_unknown: bool) -> SubscriptionView:
         period_end = state.get("current_period_end")
         return cls(
             id=state["id"],
@@ -55,6 +61,7 @@ class SubscriptionView(BaseModel):
             ],
             cancel_at_period_end=bool(state.get("cancel_at_period_end")),
             current_period_end=iso(int(period_end)) if period_end else None,
+            discount_terms_unknown=terms_unknown,
         )
 
 

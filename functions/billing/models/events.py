@@ -34,3 +34,18 @@ class EventRecord(BaseModel):
     status: EventStatus
     received_at: str
     error: str | None = None
+
+
+REDERIVE: Literal["cognitionos.rederive"] = "cognitionos.rederive"
+
+
+class RederiveRequest(BaseModel):
+    """A message of the billing events queue that is not a Stripe event: derive a
+    customer's MRR records again, because a coupon its discounts wait for became known.
+    Queued in the customer's group, so it runs between that customer's events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    object: Literal["cognitionos.rederive"] = REDERIVE
+    customer_id: str = Field(pattern=r"^cus_[A-Za-z0-9]+$", max_length=128)
+    coupon_id: str = Field(min_length=1, max_length=128)

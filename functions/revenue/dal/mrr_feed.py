@@ -14,7 +14,7 @@ from cognitionos.mrr_feed import (
     FEED_PARTITION,
     FEED_PK,
     FEED_SK,
-    FeedRecord,
+    RecordSet,
     feed_position,
 )
 
@@ -26,11 +26,11 @@ class MrrFeedReader:
     def __init__(self, billing_table: Table) -> None:
         self._table = billing_table
 
-    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
-        """Every record written at or after ``cursor_ms``, in write order, each in its
-        latest state (a record rewritten later shows up at its new position only)."""
+    def since(self, cursor_ms: int) -> Iterator[RecordSet]:
+        """Every customer's record set written at or after ``cursor_ms``, in write order
+        (a set rewritten later shows up at its new position only)."""
         condition = Key(FEED_PK).eq(FEED_PARTITION) & Key(FEED_SK).gte(feed_position(cursor_ms))
         for item in all_items(
             self._table.query, IndexName=FEED_INDEX, KeyConditionExpression=condition
         ):
-            yield FeedRecord.from_item(item)
+            yield RecordSet.from_item(item)

@@ -1,12 +1,13 @@
 """The revenue rollup: MRR change records in, monthly totals out, incrementally.
 
-A run reads the change feed from where the last run stopped (less an overlap, so a record
-written late by a slow writer is still seen), and for each customer whose live records
-changed takes its old timeline's effect away from the months and adds the new one's, from
-the first month where the two differ; a late record therefore corrects its month and every
+A run reads the change feed from where the last run stopped (less an overlap, so a set
+written late by a slow writer is still seen); each entry is a customer's whole record set,
+which replaces the one stored. For each customer whose records changed, the run takes its
+old timeline's effect away from the months and adds the new one's, from the first month
+where the two differ; a late record therefore corrects its month and every
 later one, and touches nothing earlier. Customers are committed in chunks, each in one
 transaction with the months as they stand after it, so a run cut short leaves consistent
-totals and the next run redoes only what is left (a re-read record changes nothing).
+totals and the next run redoes only what is left (a re-read set changes nothing).
 
 A full recompute (the first run, a changed rate or reporting currency, or an interrupted full
 run) builds every customer and month from the whole feed.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, Protocol
 
-from cognitionos.mrr_feed import FeedRecord
+from cognitionos.mrr_feed import RecordSet
 from revenue.logic.fx import FxRates
 from revenue.logic.months import Month, month_of, month_text
 from revenue.logic.timeline import Point, RecordValue, converted_points
@@ -45,7 +46,7 @@ class RollupState:
 
 
 class ChangeFeed(Protocol):
-    def since(self, cursor_ms: int) -> Iterable[FeedRecord]: ...
+    def since(self, cursor_ms: int) -> Iterable[RecordSet]: ...
 
 
 class RollupStore(Protocol):
@@ -137,27 +138,20 @@ def _full_reason(state: RollupState, fx: FxRates, asked: bool) -> str:
     return ""
 
 
-def latest_records(records: Iterable[FeedRecord]) -> tuple[dict[str, dict[str, FeedRecord]], int]:
-    """Each record's latest state by customer and key, and the newest write time seen."""
-    found: dict[str, dict[str, FeedRecord]] = {}
+def latest_sets(sets: Iterable[RecordSet]) -> tuple[dict[str, RecordSet], int]:
+    """Each customer's latest record set, and the newest write time seen."""
+    found: dict[str, RecordSet] = {}
     newest = 0
-    for record in records:
-        newest = max(newest, record.recorded_ms)
-        mine = found.setdefault(record.customer_id, {})
-        seen = mine.get(record.key)
-        if seen is None or record.recorded_ms >= seen.recorded_ms:
-            mine[record.key] = record
+    for record_set in sets:
+        newest = max(newest, record_set.recorded_ms)
+        seen = found.get(record_set.customer_id)
+        if seen is None or record_set.recorded_ms >= seen.recorded_ms:
+            found[record_set.customer_id] = record_set
     return found, newest
 
 
-def applied(records: CustomerRecords, changes: Iterable[FeedRecord]) -> CustomerRecords:
-    updated = dict(records)
-    for change in changes:
-        if change.voided:
-            updated.pop(change.key, None)
-        else:
-            updated[change.key] = RecordValue(change.currency, change.effective_at, change.mrr_to)
-    return updated
+def live_records(record_set: RecordSet) -> CustomerRecords:
+    return {r.key: RecordValue(r.currency, r.effective_at, r.mrr_to) for r in record_set.records}
 
 
 def first_difference(old: list[Point], new: list[Point]) -> Month:
@@ -175,12 +169,12 @@ def _incremental(
 ) -> RollupSummary:
     if state.cursor_ms is None or state.horizon is None:
         raise RuntimeError("an incremental run needs an earlier run's cursor and horizon")
-    by_customer, newest = latest_records(feed.since(max(state.cursor_ms - FEED_OVERLAP_MS, 0)))
+    by_customer, newest = latest_sets(feed.since(max(state.cursor_ms - FEED_OVERLAP_MS, 0)))
     stored = store.customers(by_customer, state.generation)
     changes: list[_Change] = []
-    for customer_id, records in sorted(by_customer.items()):
+    for customer_id, record_set in sorted(by_customer.items()):
         before = stored.get(customer_id, {})
-        after = applied(before, records.values())
+        after = live_records(record_set)
         if after != before:
             old_points = converted_points(before.values(), fx)
             new_points = converted_points(after.values(), fx)
@@ -225,7 +219,7 @@ def _incremental(
     return RollupSummary(
         "incremental",
         fx.reporting_currency,
-        sum(len(r) for r in by_customer.values()),
+        sum(len(s.records) for s in by_customer.values()),
         len(changes),
         tuple(month_text(m) for m in sorted(updated)),
         month_text(horizon),
@@ -265,8 +259,8 @@ def _full(  # noqa: PLR0917 (run_rollup's arguments, passed on)
     now_s: int,
     reason: str,
 ) -> RollupSummary:
-    by_customer, newest = latest_records(feed.since(0))
-    customers = {cid: applied({}, records.values()) for cid, records in by_customer.items()}
+    by_customer, newest = latest_sets(feed.since(0))
+    customers = {cid: live_records(record_set) for cid, record_set in by_customer.items()}
     deltas = MonthDeltas()
     last_point = month_of(now_s)
     for records in customers.values():
@@ -294,7 +288,7 @@ def _full(  # noqa: PLR0917 (run_rollup's arguments, passed on)
     return RollupSummary(
         "full",
         fx.reporting_currency,
-        sum(len(r) for r in by_customer.values()),
+        sum(len(s.records) for s in by_customer.values()),
         sum(1 for r in customers.values() if r),
         tuple(month_text(m) for m in sorted(months)),
         month_text(horizon),

@@ -1,12 +1,13 @@
 """The MRR change feed: billing publishes each customer's MRR change records, revenue reads them.
 
-Billing writes a record ``HISTORY#<customer> / MRR#<currency>#<effective>`` whenever a
-customer's MRR changes, rewrites it when a late event reshapes the history, and marks it
-``voided`` when it stops being true. Every write also (re)indexes the record in the billing
-table's sparse ``mrr-feed`` index under ``MRR_CHANGES``, sorted by when it was written, so a
-reader that remembers how far it read sees each record's latest state once more after any
-change. Only these records carry the index's keys, so a reader allowed the index sees
-nothing else of the billing table.
+Billing keeps all of a customer's change records in one item,
+``HISTORY#<customer> / MRR``, and rewrites that item whole, in the same transaction as the
+event that changed them, whenever a late event reshapes the history: a record set is
+therefore never half written, however many records one event changes. Every write also
+(re)indexes the item in the billing table's sparse ``mrr-feed`` index under
+``MRR_CHANGES``, sorted by when it was written, so a reader that remembers how far it read
+sees each customer's latest set once more after any change. Only these items carry the
+index's keys, so a reader allowed the index sees nothing else of the billing table.
 
 This module is the one description of that feed, shared by the writer and the reader,
 and of the movement each change of MRR is (CONTRACT.md section 4).
@@ -36,38 +37,54 @@ def movement_kind(mrr_from: int, mrr_to: int, paid_before: bool) -> MovementKind
     return "expansion" if mrr_to > mrr_from else "contraction"
 
 
-def feed_index_keys(recorded_ms: int, customer_id: str, record_key: str) -> dict[str, str]:
-    """The index attributes of a record written at ``recorded_ms`` (epoch milliseconds)."""
-    return {FEED_PK: FEED_PARTITION, FEED_SK: feed_position(recorded_ms, customer_id, record_key)}
+SET_SK = "MRR"  # the sort key of a customer's record set, under HISTORY#<customer>
 
 
-def feed_position(recorded_ms: int, customer_id: str = "", record_key: str = "") -> str:
+def feed_index_keys(recorded_ms: int, customer_id: str) -> dict[str, str]:
+    """The index attributes of a record set written at ``recorded_ms`` (epoch ms)."""
+    return {FEED_PK: FEED_PARTITION, FEED_SK: feed_position(recorded_ms, customer_id)}
+
+
+def feed_position(recorded_ms: int, customer_id: str = "") -> str:
     """A position in the feed; ``feed_position(ms)`` sorts before everything written at ms."""
     head = f"{recorded_ms:013d}"
-    return f"{head}#{customer_id}#{record_key}" if customer_id else head
+    return f"{head}#{customer_id}" if customer_id else head
+
+
+def record_key(currency: str, effective_at: int) -> str:
+    """A record's key, unique per customer: one change per currency and second."""
+    return f"{currency}#{effective_at:011d}"
 
 
 @dataclass(frozen=True)
 class FeedRecord:
-    """A change record's latest state: from ``effective_at`` on, the customer's MRR in
-    ``currency`` is ``mrr_to`` minor units, unless the record is ``voided``."""
+    """From ``effective_at`` on, the customer's MRR in ``currency`` is ``mrr_to`` minor units."""
 
-    customer_id: str
-    key: str  # "<currency>#<effective_at:011d>", unique per customer
     currency: str
     effective_at: int
     mrr_to: int
-    voided: bool
+
+    @property
+    def key(self) -> str:
+        return record_key(self.currency, self.effective_at)
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """A customer's whole record set as written at ``recorded_ms``: it replaces every set
+    of that customer written before (an empty set: the customer never paid after all)."""
+
+    customer_id: str
+    records: tuple[FeedRecord, ...]
     recorded_ms: int
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> FeedRecord:
+    def from_item(cls, item: dict[str, Any]) -> RecordSet:
         return cls(
             customer_id=str(item["customer_id"]),
-            key=str(item["sk"]).removeprefix("MRR#"),
-            currency=str(item["currency"]),
-            effective_at=int(item["effective_at"]),
-            mrr_to=int(item["mrr_to"]),
-            voided=bool(item.get("voided")),
+            records=tuple(
+                FeedRecord(str(r["currency"]), int(r["effective_at"]), int(r["mrr_to"]))
+                for r in item.get("records") or []
+            ),
             recorded_ms=int(item["recorded_at"]),
         )
