@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, s
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DESKTOP = {"width": 1440, "height": 900}
+DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 READY_TIMEOUT_MS = 30_000
 
@@ -28,6 +28,28 @@ CHART_DATA_JS = """(id) => {
   if (!chart) return null;
   return {labels: chart.data.labels,
           datasets: chart.data.datasets.map((d) => ({label: d.label, data: d.data}))};
+}"""
+
+# How a chart was drawn, as Chart.js resolved its options: each dataset's type, colours and
+# (for a line) its segments' shape, the legend's swatches, and the y axis's range.
+CHART_DRAWN_JS = """(id) => {
+  const chart = Chart.getChart(document.getElementById(id));
+  if (!chart) return null;
+  const line = (meta) => meta.dataset ? {
+    tension: meta.dataset.options.tension,
+    cubicInterpolationMode: meta.dataset.options.cubicInterpolationMode,
+    stepped: meta.dataset.options.stepped,
+  } : null;
+  return {
+    datasets: chart.data.datasets.map((d, i) => {
+      const meta = chart.getDatasetMeta(i);
+      return {label: d.label, type: meta.type, borderColor: d.borderColor,
+              backgroundColor: d.backgroundColor, line: line(meta)};
+    }),
+    legend: chart.legend.legendItems.map((item) => (
+      {text: item.text, fill: item.fillStyle, stroke: item.strokeStyle})),
+    y: {min: chart.scales.y.min, max: chart.scales.y.max},
+  };
 }"""
 
 
@@ -77,6 +99,11 @@ class ConfinedPage:
         data = self.page.evaluate(CHART_DATA_JS, canvas_id)
         assert data is not None, f"no chart was drawn on #{canvas_id}"
         return dict(data)
+
+    def drawn(self, canvas_id: str) -> dict[str, Any]:
+        drawn = self.page.evaluate(CHART_DRAWN_JS, canvas_id)
+        assert drawn is not None, f"no chart was drawn on #{canvas_id}"
+        return dict(drawn)
 
     def dataset(self, canvas_id: str, label: str) -> list[Any]:
         [found] = [d["data"] for d in self.chart(canvas_id)["datasets"] if d["label"] == label]

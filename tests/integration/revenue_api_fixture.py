@@ -1,9 +1,12 @@
 """A stand-in for the revenue API on 127.0.0.1: the dashboard page as our code assembles it,
-and realistic figures (14 months, cohorts, a forecast) answered as CONTRACT.md shapes them.
+and realistic figures answered as the revenue routes shape them (docs/REVENUE.md, "Routes").
 
-The figures obey the contract's arithmetic (``mrr_end = mrr_start + new + expansion +
-reactivation - contraction - churn``; rates from the same month), relative to the current
-UTC month, so the page's default period always finds them.
+Two businesses, by key: a growing one (14 months, a cohort a month, a narrow forecast band)
+and a young one (three months of a few $49 customers, with the zero months and empty cohorts
+the real API answers before the first revenue, and the real forecast's wide band over so
+little history). The figures obey the routes' arithmetic (``mrr_end = mrr_start + new +
+expansion + reactivation - contraction - churn``; rates from the same month), relative to
+the current UTC month, so the page's default period always finds them.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from revenue.dashboard.loader import dashboard_page
+from revenue.logic.figures import MonthFigures
+from revenue.logic.forecast import forecast_mrr
 from revenue.logic.months import month_text, parse_month
 
 GOOD_KEY = "cos_dashkey01_s3cr3tvalue"
 REFUSED_KEY = "cos_revoked01_gone"
 NO_SCOPE_KEY = "cos_billing01_billingonly"
 EMPTY_KEY = "cos_emptyco01_nothingyet"
+YOUNG_KEY = "cos_youngco01_threemonths"
 CURRENCY = "usd"
 HISTORY_MONTHS = 14
 
@@ -120,16 +126,89 @@ def build_forecast(last_mrr: int, end: int, months: int) -> dict[str, Any]:
     return {"method": "linear_trend", "points": points}
 
 
+def _row(
+    month: int,
+    start: int,
+    customers: tuple[int, int],
+    churned: int = 0,
+    **moves: int,
+) -> dict[str, Any]:
+    kinds = ("new", "expansion", "contraction", "churn", "reactivation")
+    row: dict[str, Any] = {"month": month_text(month), "mrr_start": start}
+    row |= {kind: moves.get(kind, 0) for kind in kinds}
+    gains = row["new"] + row["expansion"] + row["reactivation"]
+    row["mrr_end"] = start + gains - row["contraction"] - row["churn"]
+    row |= {"customers_start": customers[0], "customers_end": customers[1], "_churned": churned}
+    return row
+
+
+def young_months(end: int) -> list[dict[str, Any]]:
+    """A business three months old, in a 14-month window: zeros before its first month.
+
+    M-3: A pays $49. M-2: B pays $49. M-1: C, D and E pay $49 each and B leaves. This month
+    so far: A doubles to $98. MRR $49, $98, $196, $245.
+    """
+    first = end - 3
+    months = [_row(m, 0, (0, 0)) for m in range(end - HISTORY_MONTHS + 1, first)]
+    months.append(_row(first, 0, (0, 1), new=4900))
+    months.append(_row(first + 1, 4900, (1, 2), new=4900))
+    months.append(_row(first + 2, 9800, (2, 4), churned=1, new=14_700, churn=4900))
+    months.append(_row(end, 19_600, (4, 4), expansion=4900))
+    return months
+
+
+def young_cohorts(end: int) -> list[dict[str, Any]]:
+    """Every month of the window, as the API answers: empty cohorts before the first."""
+
+    def cohort(month: int, customers: int, logos: list[float], revenue: list[float]) -> Any:
+        return {
+            "cohort": month_text(month),
+            "customers": customers,
+            "logo_retention": logos,
+            "revenue_retention": revenue,
+        }
+
+    first = end - 3
+    cohorts = [
+        cohort(m, 0, [0.0] * (end - m + 1), [0.0] * (end - m + 1))
+        for m in range(end - HISTORY_MONTHS + 1, first)
+    ]
+    cohorts.append(cohort(first, 1, [1.0] * 4, [1.0, 1.0, 1.0, 2.0]))  # A, doubled this month
+    cohorts.append(cohort(first + 1, 1, [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]))  # B, gone
+    cohorts.append(cohort(first + 2, 3, [1.0, 1.0], [1.0, 1.0]))  # C, D, E
+    cohorts.append(cohort(end, 0, [0.0], [0.0]))
+    return cohorts
+
+
+def real_forecast(months: list[dict[str, Any]], end: int, count: int) -> dict[str, Any]:
+    """What the forecast route answers for these months (the same fit, not a stand-in)."""
+    history = [
+        MonthFigures(**{k: v for k, v in row.items() if not k.startswith("_")})
+        for row in months
+        if parse_month(row["month"]) < end
+    ]
+    current = months[-1]["mrr_end"]
+    result = forecast_mrr(history[-12:], current_mrr=current, first_month=end + 1, months=count)
+    return {"method": result.method, "points": [vars(p) for p in result.points]}
+
+
 @dataclass
 class RevenueFigures:
-    """What the fixture API answers for the good key."""
+    """What the fixture API answers for one business."""
 
     end: int = field(default_factory=this_month)
     months: list[dict[str, Any]] = field(default_factory=list)
+    cohort_rows: list[dict[str, Any]] | None = None  # by default, one per month but this one
+    forecast_of: str = "trend"  # "trend": a fixed 3.5% a month; "model": the real forecast
 
     def __post_init__(self) -> None:
         if not self.months:
             self.months = build_months(self.end, HISTORY_MONTHS)
+
+    @classmethod
+    def young(cls) -> RevenueFigures:
+        end = this_month()
+        return cls(end, young_months(end), young_cohorts(end), forecast_of="model")
 
     def public_months(self, start: int, end: int) -> list[dict[str, Any]]:
         return [
@@ -143,11 +222,10 @@ class RevenueFigures:
         return churn_rates(row)
 
     def cohorts(self, start: int, end: int) -> list[dict[str, Any]]:
-        return [
-            c
-            for c in build_cohorts(self.months, self.end)
-            if start <= parse_month(c["cohort"]) <= end
-        ]
+        rows = self.cohort_rows
+        if rows is None:
+            rows = build_cohorts(self.months, self.end)
+        return [c for c in rows if start <= parse_month(c["cohort"]) <= end]
 
     def summary(self) -> dict[str, Any]:
         last = self.months[-1]
@@ -162,6 +240,8 @@ class RevenueFigures:
         }
 
     def forecast(self, months: int) -> dict[str, Any]:
+        if self.forecast_of == "model":
+            return real_forecast(self.months, self.end, months)
         return build_forecast(self.months[-1]["mrr_end"], self.end, months)
 
 
@@ -195,10 +275,13 @@ def _empty_answer(path: str, query: dict[str, str]) -> dict[str, Any]:
 class FixtureApi:
     url: str
     figures: RevenueFigures
+    young: RevenueFigures  # what YOUNG_KEY reads
     seen: list[tuple[str, str | None]]  # (path with query, Authorization header)
 
 
-def _handler(figures: RevenueFigures, seen: list[tuple[str, str | None]]) -> type:
+def _handler(
+    figures: RevenueFigures, young: RevenueFigures, seen: list[tuple[str, str | None]]
+) -> type:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # quiet test output
             pass
@@ -230,12 +313,14 @@ def _handler(figures: RevenueFigures, seen: list[tuple[str, str | None]]) -> typ
                 self._json(403, {"message": "this API key lacks the revenue:read scope"})
             elif authorization == f"Bearer {EMPTY_KEY}":
                 self._json(200, _empty_answer(parts.path, query))
+            elif authorization == f"Bearer {YOUNG_KEY}":
+                self._answer(young, parts.path, query)
             elif authorization != f"Bearer {GOOD_KEY}":
                 self._json(401, {"message": "missing or unknown API key"})
             else:
-                self._answer(parts.path, query)
+                self._answer(figures, parts.path, query)
 
-        def _answer(self, path: str, query: dict[str, str]) -> None:
+        def _answer(self, figures: RevenueFigures, path: str, query: dict[str, str]) -> None:
             start = parse_month(query.get("start", month_text(figures.end - 11)))
             end = parse_month(query.get("end", month_text(figures.end)))
             if path == "/v1/revenue/summary":
@@ -257,13 +342,13 @@ def _handler(figures: RevenueFigures, seen: list[tuple[str, str | None]]) -> typ
 
 @contextmanager
 def fixture_api() -> Iterator[FixtureApi]:
-    figures, seen = RevenueFigures(), []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(figures, seen))
+    figures, young, seen = RevenueFigures(), RevenueFigures.young(), []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(figures, young, seen))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         host, port = server.server_address[:2]
-        yield FixtureApi(f"http://{host}:{port}", figures, seen)
+        yield FixtureApi(f"http://{host}:{port}", figures, young, seen)
     finally:
         server.shutdown()
         server.server_close()

@@ -7,12 +7,17 @@
   const KEY_STORAGE = "cognitionos.revenue.apiKey";
   const FORECAST_MONTHS = 12;
   const FORECAST_HISTORY = 6; // actual months drawn before the forecast
+  // The forecast chart's top is at most this multiple of the highest MRR it draws (actual or
+  // forecast): a band fitted on little history can reach several times that and would
+  // flatten the actual months into the floor. The caption gives the band's range in numbers.
+  const BAND_HEADROOM = 1.4;
   const byId = (id) => document.getElementById(id);
 
   const COLORS = {
     accent: "#4a5fd9",
     accentFill: "rgba(74, 95, 217, 0.10)",
-    band: "rgba(74, 95, 217, 0.16)",
+    forecast: "#d97706",
+    band: "rgba(217, 119, 6, 0.16)",
     new: "#2f9e77",
     expansion: "#7cc7a8",
     reactivation: "#6f9fd8",
@@ -210,12 +215,15 @@
       const path = `/v1/revenue/churn?month=${row.month}`;
       return need(await api(path, key), CHURN_FIELDS, path);
     }));
+    // Likewise the cohorts before the first customer paid: nobody in them, nothing to retain.
+    const byMonth = [...cohorts.cohorts].sort((a, b) => monthNumber(a.cohort) - monthNumber(b.cohort));
+    const firstCohort = byMonth.findIndex((row) => row.customers > 0);
     return {
       summary,
       currency: mrr.currency,
       months: shown,
       churn,
-      cohorts: [...cohorts.cohorts].sort((a, b) => monthNumber(a.cohort) - monthNumber(b.cohort)),
+      cohorts: firstCohort < 0 ? [] : byMonth.slice(firstCohort),
       forecast: {
         method: forecast.method,
         points: [...forecast.points].sort((a, b) => monthNumber(a.month) - monthNumber(b.month)),
@@ -464,7 +472,6 @@
           borderColor: COLORS.accent,
           backgroundColor: COLORS.accentFill,
           fill: true,
-          cubicInterpolationMode: "monotone", // no overshoot between months
           pointRadius: 3,
           pointHoverRadius: 5,
           borderWidth: 2,
@@ -529,7 +536,6 @@
       borderWidth: 2,
       borderDash: dashed ? [5, 4] : [],
       pointRadius: 3,
-      cubicInterpolationMode: "monotone", // no overshoot between months
     });
     const options = baseOptions((value) => percentFormat.format(value));
     options.scales = {
@@ -555,14 +561,40 @@
     });
   }
 
+  // The lowest axis top >= value that at most 6 equal steps of 1, 2 or 5 times a power of
+  // ten reach, and that step: ticks land on round figures, the top among them.
+  function axisTop(value) {
+    for (let power = 10 ** Math.floor(Math.log10(value / 6)); ; power *= 10) {
+      for (const unit of [1, 2, 5]) {
+        const step = unit * power;
+        const steps = Math.ceil(value / step);
+        if (steps <= 6) return { max: steps * step, step };
+      }
+    }
+  }
+
+  function forecastCaption(points, money, clipped) {
+    const last = points[points.length - 1];
+    const range = clipped ? "the shaded range, cut off at the top of the chart" : "the shaded range";
+    return `Next ${points.length} months: ${money.whole(last.mrr)} by ${monthLabel(last.month)}, ` +
+      `between ${money.whole(last.low)} and ${money.whole(last.high)} (${range}).`;
+  }
+
   function renderForecast(data, money) {
     const points = data.forecast.points;
     byId("forecast-empty").hidden = points.length > 0;
     byId("forecast-chart").parentElement.hidden = points.length === 0;
-    byId("forecast-note").textContent =
-      `Next ${points.length} months, the shaded band from low to high. ${data.forecast.method}`;
-    if (!points.length) return;
+    byId("forecast-method").hidden = points.length === 0;
+    byId("forecast-method-text").textContent = data.forecast.method;
+    if (!points.length) {
+      byId("forecast-note").textContent = "Projected MRR with its range";
+      return;
+    }
     const history = data.months.slice(-FORECAST_HISTORY);
+    const drawn = Math.max(...history.map((row) => row.mrr_end), ...points.map((row) => row.mrr));
+    const highest = Math.max(...points.map((row) => row.high));
+    const clipped = drawn > 0 && highest > drawn * BAND_HEADROOM;
+    byId("forecast-note").textContent = forecastCaption(points, money, clipped);
     const gap = history.map(() => null);
     // The forecast and its band start at the last actual month so that the lines join.
     const joint = history.length ? [...gap.slice(1), history[history.length - 1].mrr_end] : [];
@@ -572,7 +604,13 @@
     options.plugins.tooltip.callbacks.label = (item) => item.dataset.label === "Range"
       ? `Range: ${money.full(item.chart.data.datasets[2].data[item.dataIndex])} \u2013 ${money.full(item.raw)}`
       : `${item.dataset.label}: ${money.full(item.raw)}`;
-    options.scales = { x: monthAxis(), y: moneyAxis(money, `MRR (${money.code})`) };
+    const y = moneyAxis(money, `MRR (${money.code})`, { beginAtZero: true });
+    if (clipped) {
+      const top = axisTop(drawn * BAND_HEADROOM);
+      y.max = top.max;
+      y.ticks = { ...y.ticks, stepSize: top.step, maxTicksLimit: 7 };
+    }
+    options.scales = { x: monthAxis(), y };
     draw("forecast-chart", {
       type: "line",
       data: {
@@ -585,17 +623,15 @@
             backgroundColor: COLORS.accent,
             borderWidth: 2,
             pointRadius: 3,
-            cubicInterpolationMode: "monotone", // no overshoot between months
           },
           {
             label: "Forecast",
             data: [...joint, ...points.map((row) => row.mrr)],
-            borderColor: COLORS.accent,
-            backgroundColor: COLORS.accent,
+            borderColor: COLORS.forecast,
+            backgroundColor: COLORS.forecast,
             borderDash: [6, 5],
             borderWidth: 2,
             pointRadius: 2,
-            cubicInterpolationMode: "monotone", // no overshoot between months
           },
           {
             label: "Low",
@@ -698,6 +734,10 @@
     Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
     Chart.defaults.font.size = 12;
     Chart.defaults.color = COLORS.text;
+    // A month-end figure is a point: straight segments between months, never a curve that
+    // invents values in between (or overshoots them).
+    Chart.defaults.elements.line.tension = 0;
+    Chart.defaults.elements.line.cubicInterpolationMode = "default";
 
     byId("key-form").addEventListener("submit", (event) => {
       event.preventDefault();

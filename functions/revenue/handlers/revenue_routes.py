@@ -1,22 +1,28 @@
-"""GET /v1/revenue/...: the figures of the last revenue-rollup run, in the reporting currency."""
+"""GET /v1/revenue/...: the figures of the last revenue-rollup run, in the reporting currency.
+
+Every route answers the same months (``revenue.logic.periods``): a month after the current one
+(a day after today), UTC, is refused with a 422 pointing at /v1/revenue/forecast; a month
+before any revenue answers zeros, its rates 0 over their zero denominators.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from cognitionos.aws import dynamodb_table
-from cognitionos.errors import Forbidden, Unprocessable
+from cognitionos.errors import Forbidden
 from cognitionos.http import current_principal, require_scope
 from revenue.dal.rollup_store import RevenueStore
 from revenue.logic import views
 from revenue.logic.forecast import MAX_MONTHS as MAX_FORECAST_MONTHS
 from revenue.logic.forecast import forecast_mrr
-from revenue.logic.months import Month, month_of_date, month_text, parse_month
+from revenue.logic.months import MONTH_PATTERN, Month, month_of_date
+from revenue.logic.periods import DATE_PATTERN, asked_day, asked_month, asked_range
 from revenue.models.revenue import (
     ChurnView,
     CohortsView,
@@ -30,11 +36,12 @@ from revenue.models.revenue import (
 from revenue.settings import api_settings
 
 router = APIGatewayHttpRouter()
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
-MAX_MONTHS = 120
 FORECAST_HISTORY_MONTHS = 12
 revenue_read = require_scope("revenue:read")
+MonthParam = Annotated[
+    str | None,
+    Query(pattern=MONTH_PATTERN, description="YYYY-MM, from 0001-01 to the current month (UTC)"),
+]
 
 
 def _operator_only() -> None:
@@ -66,27 +73,20 @@ def _this_month() -> Month:
     return month_of_date(datetime.now(UTC).date())
 
 
-def _month_range(start: str | None, end: str | None) -> tuple[Month, Month]:
-    last = parse_month(end) if end else _this_month()
-    first = parse_month(start) if start else last - 11
-    if first > last:
-        raise Unprocessable(f"start {month_text(first)} is after end {month_text(last)}")
-    if last - first + 1 > MAX_MONTHS:
-        raise Unprocessable(f"at most {MAX_MONTHS} months at a time")
-    return first, last
-
-
 @router.get("/v1/revenue/summary", middlewares=[revenue_read], tags=["revenue"])
-def get_summary(as_of: Annotated[str | None, Query(pattern=DATE)] = None) -> SummaryView:
-    """MRR, ARR, paying customers and ARPU at the end of ``as_of`` (default: today, UTC)."""
+def get_summary(
+    as_of: Annotated[
+        str | None,
+        Query(pattern=DATE_PATTERN, description="YYYY-MM-DD, from 0001-01-01 to today (UTC)"),
+    ] = None,
+) -> SummaryView:
+    """MRR, ARR, paying customers and ARPU at the end of ``as_of`` (default: today, UTC).
+
+    A day after today is refused (422; see /v1/revenue/forecast); a day before any revenue
+    answers zeros.
+    """
     _operator_only()
-    today = datetime.now(UTC).date()
-    try:
-        day = date.fromisoformat(as_of) if as_of else today
-    except ValueError:
-        raise Unprocessable(f"as_of '{as_of}' is not a date (YYYY-MM-DD)") from None
-    if day > today:
-        raise Unprocessable(f"as_of {day} is in the future; see /v1/revenue/forecast")
+    day = asked_day(as_of, datetime.now(UTC).date())
     month = month_of_date(day)
     reader = _Reader()
     figures = views.summary(reader.series(month - 1, month), month, day.day)
@@ -94,13 +94,14 @@ def get_summary(as_of: Annotated[str | None, Query(pattern=DATE)] = None) -> Sum
 
 
 @router.get("/v1/revenue/mrr", middlewares=[revenue_read], tags=["revenue"])
-def get_mrr(
-    start: Annotated[str | None, Query(pattern=MONTH)] = None,
-    end: Annotated[str | None, Query(pattern=MONTH)] = None,
-) -> MrrView:
-    """MRR movements per month, ``start..end`` (default: the 12 months to this one)."""
+def get_mrr(start: MonthParam = None, end: MonthParam = None) -> MrrView:
+    """MRR movements per month, ``start..end`` (default: the 12 months to this one).
+
+    A month after the current one is refused (422; see /v1/revenue/forecast); months before
+    any revenue answer zeros.
+    """
     _operator_only()
-    first, last = _month_range(start, end)
+    first, last = asked_range(start, end, _this_month())
     reader = _Reader()
     series = reader.series(first - 1, last)
     return MrrView(
@@ -110,24 +111,29 @@ def get_mrr(
 
 
 @router.get("/v1/revenue/churn", middlewares=[revenue_read], tags=["revenue"])
-def get_churn(month: Annotated[str | None, Query(pattern=MONTH)] = None) -> ChurnView:
-    """Customer and MRR churn rates, GRR and NRR of ``month`` (default: this month)."""
+def get_churn(month: MonthParam = None) -> ChurnView:
+    """Customer and MRR churn rates, GRR and NRR of ``month`` (default: this month).
+
+    A month after the current one is refused (422; see /v1/revenue/forecast); a month that
+    began with no MRR, such as one before any revenue, has every rate 0 (zero denominator).
+    """
     _operator_only()
-    at = parse_month(month) if month else _this_month()
+    this_month = _this_month()
+    at = asked_month("month", month, this_month) if month else this_month
     return ChurnView(**asdict(views.churn_rates(_Reader().series(at - 1, at), at)))
 
 
 @router.get("/v1/revenue/cohorts", middlewares=[revenue_read], tags=["revenue"])
-def get_cohorts(
-    start: Annotated[str | None, Query(pattern=MONTH)] = None,
-    end: Annotated[str | None, Query(pattern=MONTH)] = None,
-) -> CohortsView:
-    """Monthly cohorts ``start..end``: logo and revenue retention k months on, to this month."""
+def get_cohorts(start: MonthParam = None, end: MonthParam = None) -> CohortsView:
+    """Monthly cohorts ``start..end``: logo and revenue retention k months on, to this month.
+
+    A month after the current one is refused (422; see /v1/revenue/forecast); a cohort before
+    any revenue has 0 customers and retention 0 throughout.
+    """
     _operator_only()
-    first, last = _month_range(start, end)
-    reader = _Reader()
-    until = max(_this_month(), reader.horizon or 0, last)
-    series = reader.series(first, until)
+    until = _this_month()
+    first, last = asked_range(start, end, until)
+    series = _Reader().series(first, until)
     return CohortsView(
         cohorts=[
             CohortView(**asdict(views.cohort(series, c, until))) for c in range(first, last + 1)

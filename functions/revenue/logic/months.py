@@ -9,14 +9,16 @@ import re
 from datetime import UTC, date, datetime
 
 Month = int
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def parse_month(text: str) -> Month:
-    """``"2025-03"`` -> its month number; ValueError naming the text otherwise."""
+    """``"2025-03"`` -> its month number; ValueError naming the text otherwise (year 0000
+    too: the calendar, and ``datetime``, start at year 1)."""
     found = _MONTH.match(text)
-    if not found:
-        raise ValueError(f"'{text}' is not a month (YYYY-MM)")
+    if not found or found.group(1) == "0000":
+        raise ValueError(f"'{text}' is not a month (YYYY-MM, from 0001-01)")
     return int(found.group(1)) * 12 + int(found.group(2)) - 1
 
 
