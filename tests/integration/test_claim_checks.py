@@ -268,3 +268,25 @@ def test_the_reconcile_job_parks_a_large_undelivered_event_as_the_webhook_does(
     assert process(aws, context, [message["Body"]]) == {"batchItemFailures": []}
     assert quantity_of(aws, "sub_cus_missed") == 3
     assert stored_keys(aws) == []
+
+
+def test_a_claim_check_costs_an_s3_get_and_delete_more_and_its_redelivery_two_calls(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from tests.aws_calls import count_aws_calls
+
+    post_signed(json.dumps(large_subscription_event(300 * 1024)), context)
+    [message] = aws.receive("billing-events")
+
+    with count_aws_calls() as applied:
+        process(aws, context, [message["Body"]])
+    with count_aws_calls() as redelivered:
+        process(aws, context, [message["Body"]])
+
+    assert applied == {
+        "s3.GetObject": 1,
+        "dynamodb.Query": 1,
+        "dynamodb.TransactWriteItems": 1,
+        "s3.DeleteObject": 1,
+    }
+    assert redelivered == {"s3.GetObject": 1, "dynamodb.GetItem": 1}
