@@ -12,11 +12,11 @@ from infra.constructs.nag import acknowledge
 from infra.constructs.naming import pascal
 
 NO_ACCESS_LOGS_REASON = (
-    "Server access logs would need a second bucket, and S3 log delivery cannot write to a "
-    "KMS-encrypted one. Only the function roles the topology names may touch these objects, "
-    "each object is named after the Stripe event it carries, and every write, read and delete "
-    "is already in that function's log group with the event id; enable CloudTrail S3 data "
-    "events for an audit trail beyond that."
+    "Server access logs would need a second bucket, which S3 log delivery cannot encrypt with "
+    "a KMS key. Only the function roles the topology names may touch these objects, each "
+    "object is named after the Stripe event it carries, and those functions log the id of "
+    "every event they park or apply; enable CloudTrail S3 data events for an audit trail "
+    "beyond that."
 )
 
 
