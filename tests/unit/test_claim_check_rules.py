@@ -154,11 +154,11 @@ class Bodies:
 
 class Log:
     def __init__(self, status: EventStatus | None) -> None:
-        self.status = status
+        self.logged = status
         self.marked: list[tuple[str, EventStatus, str | None]] = []
 
-    def get(self, event_id: str) -> dict[str, Any] | None:
-        return None if self.status is None else {"id": event_id, "status": self.status}
+    def status(self, event_id: str) -> EventStatus | None:
+        return self.logged
 
     def mark(self, event_id: str, status: EventStatus, error: str | None = None) -> bool:
         self.marked.append((event_id, status, error))
