@@ -10,6 +10,7 @@ from constructs import Construct
 from infra import topology
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
+from infra.constructs.buckets import Buckets
 from infra.constructs.data import Data
 from infra.constructs.email import DEFAULT_SENDER, Email
 from infra.constructs.functions import Functions
@@ -34,7 +35,7 @@ def _flag(value: Any) -> bool:
 
 
 class CognitionOSStack(Stack):
-    """Key, tables, queues, secrets, layers, functions, HTTP API, schedules and alarms."""
+    """Key, tables, queues, secrets, buckets, layers, functions, HTTP API, schedules, alarms."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=DESCRIPTION, **kwargs)
@@ -44,6 +45,7 @@ class CognitionOSStack(Stack):
         self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
         self.queues = Queues(self, "Queues", key=key, alarms=self.alarms)
         self.secrets = Secrets(self, "Secrets", key=key)
+        self.buckets = Buckets(self, "Buckets", key=key)
         self.email = Email(
             self, "Email", sender=self.node.try_get_context("emailSender") or DEFAULT_SENDER
         )
@@ -58,6 +60,7 @@ class CognitionOSStack(Stack):
                 secrets=self.secrets.secrets,
                 keys=self.data.keys,
                 email=self.email,
+                buckets=self.buckets.buckets,
             ),
             layers=self.layers,
             settings=settings,
@@ -96,6 +99,14 @@ class CognitionOSStack(Stack):
                 f"{pascal(table.name)}TableName",
                 value=self.data.tables[table.name].table_name,
                 description=f"DynamoDB table {table.name}",
+            )
+        for bucket in topology.BUCKETS:
+            CfnOutput(
+                self,
+                f"{pascal(bucket.name)}BucketName",
+                value=self.buckets.buckets[bucket.name].bucket_name,
+                description=f"S3 bucket {bucket.name} (objects expire after "
+                f"{bucket.expire_after_days} days)",
             )
         for key in topology.KEYS:
             CfnOutput(

@@ -1,4 +1,5 @@
-"""The ONE declaration of CognitionOS's functions, routes, queues, schedules, tables and secrets.
+"""The ONE declaration of CognitionOS's functions, routes, queues, schedules, tables, buckets
+and secrets.
 
 Plain data, no AWS code: the CDK stack (``infra/stack.py``) and the local runner
 (``infra/local``) both loop over it, so what runs on a laptop is what deploys. A
@@ -106,6 +107,35 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket: the stack's KMS key, no public access, TLS only, no versioning, and
+    every object deleted ``expire_after_days`` after it was written."""
+
+    name: str
+    expire_after_days: int
+
+    @property
+    def env_var(self) -> str:
+        return _env_name(self.name, "BUCKET")
+
+
+ObjectAction = Literal["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """Exactly these actions on the objects of one bucket; nothing on the bucket itself
+    (no listing), so a function that only writes cannot read back what others wrote."""
+
+    bucket: Bucket
+    actions: tuple[ObjectAction, ...]
+
+    def __post_init__(self) -> None:
+        if not self.actions:
+            raise ValueError(f"access to bucket {self.bucket.name} names no action")
+
+
+@dataclass(frozen=True)
 class Secret:
     """A Secrets Manager secret. ``generated``: random at deploy; otherwise the operator sets it."""
 
@@ -185,6 +215,10 @@ class Schedule:
     expression: str
 
 
+# What an environment variable of a function can carry the name, URL or ARN of.
+Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket
+
+
 @dataclass(frozen=True)
 class Function:
     """One Lambda function: python3.12 on arm64 with the dependency and kernel layers."""
@@ -208,6 +242,7 @@ class Function:
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
     index_reads: tuple[IndexRead, ...] = ()  # queries one index of a table, nothing else of it
     settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
+    buckets: tuple[BucketAccess, ...] = ()  # object actions on S3 buckets
 
     @property
     def context(self) -> str:
@@ -241,9 +276,9 @@ class Function:
     def tables(self) -> tuple[Table, ...]:
         return tuple(dict.fromkeys(self.table_reads + self.table_writes))
 
-    def resource_env(self) -> dict[str, Table | Queue | Secret | Key | EmailTemplate]:
+    def resource_env(self) -> dict[str, Resource]:
         """Environment variable -> the resource whose name/URL/ARN it carries."""
-        env: dict[str, Table | Queue | Secret | Key | EmailTemplate] = {}
+        env: dict[str, Resource] = {}
         for table in self.tables:
             env[table.env_var] = table
         for index_read in self.index_reads:
@@ -256,6 +291,8 @@ class Function:
             env[key.env_var] = key
         for template in self.emails:
             env[template.env_var] = template
+        for access in self.buckets:
+            env[access.bucket.env_var] = access.bucket
         return env
 
     def static_env(self) -> dict[str, str]:
@@ -310,6 +347,15 @@ BILLING_EVENTS = Queue("billing-events", fifo=True, max_receives=5, batch_size=1
 # Usage record ids to report to Stripe; order does not matter, duplicates are harmless.
 USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 QUEUES = (BILLING_EVENTS, USAGE_REPORTS)
+
+# --- buckets ------------------------------------------------------------------------------
+
+# Stripe event bodies too large to queue (billing's claim checks): each is deleted once its
+# event is applied. The rest expire after the longest a message can wait for its body: 4
+# days in billing-events (SQS's default retention, which the stack keeps) plus 14 in its
+# DLQ (a FIFO message's age starts again there). Personal data: kept no longer than that.
+EVENT_BODIES = Bucket("event-bodies", expire_after_days=18)
+BUCKETS = (EVENT_BODIES,)
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -420,6 +466,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/webhooks/stripe", auth="stripe_signature"),),
         writes=(BILLING_TABLE,),  # one conditional put; the old item comes back on conflict
         sends_to=(BILLING_EVENTS,),
+        buckets=(BucketAccess(EVENT_BODIES, ("s3:PutObject",)),),  # a body too large to queue
         secrets=(STRIPE_WEBHOOK_SECRET,),
         timeout_s=10,
     ),
@@ -432,6 +479,8 @@ FUNCTIONS: tuple[Function, ...] = (
         sends_to=(BILLING_EVENTS,),
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
+        # A claim check's body, deleted once its event is applied.
+        buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
         secrets=(STRIPE_API_KEY,),  # optional: re-fetch a tied object, a coupon, an email
         emails=DUNNING_EMAILS,  # the payment-failed notice
         timeout_s=30,
@@ -461,6 +510,7 @@ FUNCTIONS: tuple[Function, ...] = (
         reads=(BILLING_TABLE,),
         writes=(BILLING_TABLE,),
         sends_to=(BILLING_EVENTS,),
+        buckets=(BucketAccess(EVENT_BODIES, ("s3:PutObject",)),),  # as billing-ingest
         secrets=(STRIPE_API_KEY,),
         timeout_s=300,
     ),

@@ -108,6 +108,16 @@ def stripe_event(
     }
 
 
+def padded(event: dict[str, Any], size: int) -> dict[str, Any]:
+    """``event`` grown to exactly ``size`` bytes of ``json.dumps`` by a long metadata note on
+    its object (a Stripe object with much metadata, or many expanded lines, is this large)."""
+    obj = {**event["data"]["object"], "metadata": {"note": ""}}
+    grown = {**event, "data": {**event["data"], "object": obj}}
+    obj["metadata"]["note"] = "x" * (size - len(json.dumps(grown)))
+    assert len(json.dumps(grown)) == size, "size is smaller than the event itself"
+    return grown
+
+
 def sign(payload: bytes | str, secret: str, timestamp: int | None = None) -> str:
     """A ``Stripe-Signature`` header as Stripe computes it."""
     raw = payload.encode() if isinstance(payload, str) else payload

@@ -13,6 +13,7 @@ from cognitionos.settings import FunctionSettings, load_settings
 class IngestSettings(FunctionSettings):
     billing_table: str
     billing_events_queue_url: str
+    event_bodies_bucket: str  # where an event too large to queue waits (a claim check)
     stripe_webhook_secret_id: str
 
 
@@ -23,6 +24,7 @@ class BillingApiSettings(ApiKeyAuthSettings):
 class ReconcileSettings(FunctionSettings):
     billing_table: str
     billing_events_queue_url: str
+    event_bodies_bucket: str
     stripe_api_key_secret_id: str
     stripe_api_base: str | None = None
 
@@ -78,8 +80,10 @@ class DunningJobSettings(DunningEmailSettings):
 
 class ProcessSettings(DunningEmailSettings):
     """The processor also re-fetches a tied object and learns coupons with the (optional)
-    Stripe key, and queues re-derivations of customers on its own queue."""
+    Stripe key, reads (then deletes) the bodies of claim checks, and queues re-derivations
+    of customers on its own queue."""
 
+    event_bodies_bucket: str
     billing_events_queue_url: str
 
 

@@ -93,6 +93,13 @@ class Functions(Construct):
             description=f"{fn.name}: only what infra/topology.py declares",
             inline_policies={"topology": document},
         )
+        for access in fn.buckets:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{self._logical_id(access.bucket)}.Arn>/*]",
+                f"Objects are named at run time (a Stripe event id): {', '.join(access.actions)} "
+                f"on the objects of the one bucket {access.bucket.name}, and no bucket action.",
+            )
         if self._tracing:
             document.add_statements(policies.tracing())
             acknowledge(
@@ -135,6 +142,10 @@ class Functions(Construct):
         self.roles[fn.name] = role
         self.policies[fn.name] = document
 
+    def _logical_id(self, bucket: topology.Bucket) -> str:
+        resource = self._resources.buckets[bucket.name].node.default_child
+        return Stack.of(self).get_logical_id(cast(CfnResource, resource))
+
     def _context_code(self, context: str) -> lambda_.Code:
         if context not in self._code:
             self._code[context] = context_code(context)
@@ -152,6 +163,8 @@ class Functions(Construct):
                 env[var] = self._resources.keys[resource.name].key_arn
             elif isinstance(resource, topology.EmailTemplate):
                 env[var] = self._email().templates[resource.name].ref
+            elif isinstance(resource, topology.Bucket):
+                env[var] = self._resources.buckets[resource.name].bucket_name
             else:
                 env[var] = self._resources.secrets[resource.name].secret_arn
         if fn.emails:

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
@@ -45,7 +46,7 @@ CONSUME_ACTIONS = (
     "sqs:GetQueueAttributes",
 )
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
-# DynamoDB, SQS and Secrets Manager use the stack key on the caller's behalf.
+# DynamoDB, SQS, Secrets Manager and S3 use the stack key on the caller's behalf.
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # Functions call a topology Key directly: writers create (and unwrap) data keys, readers
 # only unwrap them. Always with an encryption context naming the subject, and nothing else.
@@ -72,6 +73,7 @@ class Resources:
     secrets: Mapping[str, secretsmanager.ISecret]
     keys: Mapping[str, kms.IKey] = field(default_factory=dict)
     email: Email | None = None
+    buckets: Mapping[str, s3.IBucket] = field(default_factory=dict)
 
 
 def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.PolicyStatement:
@@ -85,7 +87,14 @@ def _table_arns(table: topology.Table, resources: Resources) -> list[str]:
 
 
 def touches_encrypted_resources(fn: topology.Function) -> bool:
-    return bool(fn.tables or fn.index_reads or fn.sends_to or fn.consumes or fn.all_secrets)
+    return bool(
+        fn.tables or fn.index_reads or fn.sends_to or fn.consumes or fn.all_secrets or fn.buckets
+    )
+
+
+def object_arns(access: topology.BucketAccess, resources: Resources) -> str:
+    """Every object of the bucket: keys are chosen at run time (a Stripe event id)."""
+    return resources.buckets[access.bucket.name].arn_for_objects("*")
 
 
 def _use_key(key: topology.Key, fn: topology.Function, resources: Resources) -> iam.PolicyStatement:
@@ -122,6 +131,9 @@ def statements(
     for secret in fn.all_secrets:
         arn = resources.secrets[secret.name].secret_arn
         found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
+    for access in fn.buckets:
+        sid = f"{pascal(access.bucket.name)}Objects"
+        found.append(_allow(sid, access.actions, [object_arns(access, resources)]))
     if fn.emails:
         found.append(send_email(fn, resources))
     if touches_encrypted_resources(fn):

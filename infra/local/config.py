@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from infra.topology import SETTINGS, Function, Key, Queue, Route, Secret, Table
+from infra.topology import SETTINGS, Bucket, Function, Key, Queue, Route, Secret, Table
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where Lambda puts the function code (/var/task) and the layers (/opt/python).
@@ -57,6 +57,7 @@ class TopologyModule(Protocol):
     QUEUES: tuple[Queue, ...]
     SECRETS: tuple[Secret, ...]
     KEYS: tuple[Key, ...]
+    BUCKETS: tuple[Bucket, ...]
     API_KEYS_TABLE: Table
     API_KEY_PEPPER: Secret
 

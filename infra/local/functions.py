@@ -19,6 +19,7 @@ from infra.topology import (
     EMAIL_SENDER_ENV,
     RUNTIME,
     SETTINGS,
+    Bucket,
     EmailTemplate,
     Function,
     Key,
@@ -81,6 +82,8 @@ def function_env(
             env[var] = resources.keys[resource.name]
         elif isinstance(resource, EmailTemplate):
             env[var] = resources.email_templates[resource.name]
+        elif isinstance(resource, Bucket):
+            env[var] = resources.buckets[resource.name]
         else:
             env[var] = resources.secret_arns[resource.name]
     if fn.emails:

@@ -26,11 +26,18 @@ log = logging.getLogger("infra.local")
 
 App = Callable[[HttpRequest], HttpResponse]
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
-MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+# API Gateway's payload limit: a larger request never reaches a function. Anything smaller
+# does, and the function itself refuses what is too large for it (the webhook's 4 MiB cap).
+MAX_BODY_BYTES = 10 * 1024 * 1024
+TOO_LARGE = json_response(413, {"message": "Request Entity Too Large"})
 
 
 class BadRequest(ValueError):
     pass
+
+
+class TooLarge(ValueError):
+    """The body is over ``MAX_BODY_BYTES``; raised before the excess is read."""
 
 
 class LocalHttpServer(ThreadingHTTPServer):
@@ -71,9 +78,13 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         try:
             body = read_body(self)
-        except BadRequest as exc:
+        except (BadRequest, TooLarge) as exc:
+            # The rest of the body is never read, so the connection cannot carry another request.
             self.close_connection = True
-            write_response(self, json_response(400, {"message": str(exc)}))
+            bad = json_response(400, {"message": str(exc)})
+            refusal = TOO_LARGE if isinstance(exc, TooLarge) else bad
+            write_response(self, refusal)
+            log.info("%s %s -> %d (%s)", self.command, self.path, refusal.status, exc)
             return
         request = HttpRequest(
             method=self.command,
@@ -102,7 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    """The request body, whether sent with Content-Length or chunked."""
+    """The request body, whether sent with Content-Length or chunked; never more than
+    ``MAX_BODY_BYTES`` of it is read (TooLarge instead)."""
     if "chunked" in handler.headers.get("transfer-encoding", "").lower():
         chunks: list[bytes] = []
         total = 0
@@ -118,7 +130,7 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY_BYTES:
-                raise BadRequest("request body too large")
+                raise TooLarge(f"chunked body over {MAX_BODY_BYTES} bytes")
             chunks.append(handler.rfile.read(size))
             handler.rfile.readline(1024)
     length = handler.headers.get("content-length")
@@ -127,7 +139,7 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
     if not length.strip().isdigit():
         raise BadRequest("invalid Content-Length")
     if int(length) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large")
+        raise TooLarge(f"Content-Length {int(length)} is over {MAX_BODY_BYTES} bytes")
     return handler.rfile.read(int(length))
 
 
@@ -137,6 +149,8 @@ def write_response(handler: BaseHTTPRequestHandler, response: HttpResponse) -> N
         if name.lower() not in _HOP_BY_HOP:
             handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(response.body)))
+    if handler.close_connection:  # tell the client, rather than just hanging up
+        handler.send_header("Connection", "close")
     handler.end_headers()
     if handler.command != "HEAD":
         handler.wfile.write(response.body)

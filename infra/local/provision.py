@@ -15,7 +15,7 @@ from infra.local.config import (
     TopologyModule,
     random_alnum,
 )
-from infra.topology import Queue, Secret, Table, email_templates
+from infra.topology import Bucket, Queue, Secret, Table, email_templates
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -45,6 +45,7 @@ class Resources:
     secret_values: dict[str, str] = field(default_factory=dict)
     email_templates: dict[str, str] = field(default_factory=dict)
     email_sender: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)
 
 
 class Aws:
@@ -77,6 +78,9 @@ class Aws:
     def ses(self) -> Any:
         return self.session.client("ses", endpoint_url=self.endpoint_url)
 
+    def s3(self) -> Any:
+        return self.session.client("s3", endpoint_url=self.endpoint_url)
+
 
 def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
     resources = Resources()
@@ -90,6 +94,8 @@ def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resour
     sqs = aws.sqs()
     for queue in topology.QUEUES:
         create_queue(sqs, queue, config, resources)
+    for bucket in topology.BUCKETS:
+        resources.buckets[bucket.name] = create_bucket(aws.s3(), bucket, config, resources)
     secrets = aws.secretsmanager()
     for secret in topology.SECRETS:
         value = secret_value(secret, config)
@@ -168,6 +174,49 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
     if sort_key:
         schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
     return schema
+
+
+def create_bucket(s3: Any, bucket: Bucket, config: LocalConfig, made: Resources) -> str:
+    """The bucket as the stack makes it: encrypted with the local key, private, expiring."""
+    name = f"{config.prefix}-{bucket.name}"
+    s3.create_bucket(Bucket=name)  # us-east-1: no location constraint
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": made.kms_key_id,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-objects",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": bucket.expire_after_days},
+                }
+            ]
+        },
+    )
+    return name
 
 
 def create_queue(sqs: SQSClient, queue: Queue, config: LocalConfig, out: Resources) -> None:

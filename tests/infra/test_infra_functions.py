@@ -51,6 +51,8 @@ def test_a_function_gets_its_settings_from_the_environment(
             construct = stack.queues.queues[resource.name]  # Ref: the queue URL
         elif isinstance(resource, topology.EmailTemplate):
             construct = stack.email.templates[resource.name]  # Ref: the template name
+        elif isinstance(resource, topology.Bucket):
+            construct = stack.buckets.buckets[resource.name]  # Ref: the bucket name
         else:
             construct = stack.secrets.secrets[resource.name]  # Ref: the secret ARN
         assert env[var] == {"Ref": synth.id(construct)}, var

@@ -45,6 +45,7 @@ PII_KEY_ACTIONS = {
 }
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 INVOKE = {"lambda:InvokeFunction"}
+S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 EMAIL = {"ses:SendTemplatedEmail"}
 SES_ARN = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>"
 
@@ -104,6 +105,7 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     table = {name: synth.id(t) for name, t in stack.data.tables.items()}
     queue = {name: synth.id(q) for name, q in stack.queues.queues.items()}
     secret = {name: synth.id(s) for name, s in stack.secrets.secrets.items()}
+    bucket = {name: synth.id(b) for name, b in stack.buckets.buckets.items()}
     grants: dict[str, set[str]] = defaultdict(set)
 
     def allow(actions: set[str], ids: set[str]) -> None:
@@ -118,7 +120,10 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     allow(SEND, {queue[q.name] for q in fn.sends_to})
     allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
-    touches = declared_reads(fn) or declared_writes(fn) or fn.index_reads
+    for access in fn.buckets:  # an object ARN is "<bucket ARN>/*": its one reference
+        assert set(access.actions) <= S3_OBJECT_ACTIONS
+        allow(set(access.actions), {bucket[access.bucket.name]})
+    touches = declared_reads(fn) or declared_writes(fn) or fn.index_reads or fn.buckets
     if touches or fn.sends_to or fn.consumes or fn.secrets:
         allow(KMS, {synth.id(stack.data.key)})
     allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})

@@ -96,6 +96,7 @@ def _provision() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     env |= {q.env_var: made.queue_urls[q.name] for q in topology.QUEUES}
     env |= {s.env_var: made.secret_arns[s.name] for s in topology.SECRETS}
     env |= {k.env_var: made.keys[k.name] for k in topology.KEYS}
+    env |= {b.env_var: made.buckets[b.name] for b in topology.BUCKETS}
     env |= {t.env_var: made.email_templates[t.name] for t in topology.EMAIL_TEMPLATES}
     env[topology.EMAIL_SENDER_ENV] = made.email_sender
     urls = made.queue_urls | {

@@ -463,6 +463,36 @@ def test_textual_bodies_arrive_as_text(runner: RunnerProcess, content_type: str)
     assert event["body"] == raw.decode()
 
 
+OVER_API_GATEWAY_LIMIT = 10 * 1024 * 1024 + 1
+
+
+@pytest.mark.parametrize(
+    ("framing", "opening"),
+    [
+        ("Content-Length", b""),
+        ("chunked", f"{OVER_API_GATEWAY_LIMIT:x}\r\n".encode()),  # one chunk, none of it sent
+    ],
+)
+def test_a_body_over_api_gateways_limit_is_a_413_without_being_read(
+    runner: RunnerProcess, framing: str, opening: bytes
+) -> None:
+    url = urlsplit(runner.url)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
+    conn.putrequest("POST", "/echo/huge")
+    conn.putheader("Content-Type", "application/json")
+    if framing == "chunked":
+        conn.putheader("Transfer-Encoding", "chunked")
+    else:
+        conn.putheader("Content-Length", str(OVER_API_GATEWAY_LIMIT))
+    conn.endheaders(opening or None)
+    # Nothing more is sent: an answer proves the runner did not wait for (or read) the body.
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read()) == {"message": "Request Entity Too Large"}
+    assert response.getheader("Connection") == "close"
+    conn.close()
+
+
 def test_a_request_without_body_or_query_omits_those_fields(runner: RunnerProcess) -> None:
     event = echo_event(runner, "GET", "/echo/plain")
     assert "body" not in event

@@ -122,3 +122,28 @@ def test_tracing_is_off_unless_asked_and_then_wraps_with_powertools_tracer(
     assert wrapped is not handler
     assert "aws_xray_sdk" in sys.modules
     assert wrapped({}, None) == "done"
+
+
+def test_a_body_is_the_bytes_sent_whether_text_or_base64() -> None:
+    import base64
+
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    from cognitionos.http import body_bytes, body_text
+
+    text = APIGatewayProxyEventV2({"body": "café", "isBase64Encoded": False})
+    binary = APIGatewayProxyEventV2(
+        {"body": base64.b64encode(b"\xff\x00").decode(), "isBase64Encoded": True}
+    )
+    assert body_bytes(text) == "café".encode() and body_text(text) == "café"
+    assert body_bytes(binary) == b"\xff\x00"
+    with pytest.raises(BadRequest, match="not UTF-8"):
+        body_text(binary)
+
+
+def test_payload_too_large_is_a_413() -> None:
+    from cognitionos.errors import DomainError, PayloadTooLarge
+
+    refused = PayloadTooLarge("at most 4 MiB")
+    assert isinstance(refused, DomainError)
+    assert (refused.status_code, refused.message) == (413, "at most 4 MiB")

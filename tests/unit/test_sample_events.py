@@ -310,6 +310,23 @@ def test_sqs_sample_is_a_fifo_batch_of_raw_stripe_events() -> None:
     assert sequence == sorted(sequence) and len(set(sequence)) == len(sequence)
 
 
+def test_claim_check_sample_stands_for_the_invoice_paid_sample() -> None:
+    from billing.logic.claim_checks import body_key
+    from billing.logic.queued_messages import parse_message
+    from billing.models.events import ClaimCheck
+
+    (record,) = SQSEvent(load(EVENTS / "sqs/billing_events_claim_check.json")).records
+    claim = parse_message(record.body)
+    assert isinstance(claim, ClaimCheck)
+    body = stripe_text("invoice.paid").encode("utf-8")
+    assert claim.event_id == json.loads(body)["id"] == record.attributes.message_deduplication_id
+    assert (claim.key, claim.bytes) == (body_key(claim.event_id), len(body))
+    assert claim.sha256 == hashlib.sha256(body).hexdigest()
+    assert record.md5_of_body == hashlib.md5(record.body.encode("utf-8")).hexdigest()
+    assert record.attributes.message_group_id == CUSTOMER
+    assert record.event_source_arn.endswith(":cognitionos-billing-events.fifo")
+
+
 def test_usage_sample_is_a_standard_queue_batch_of_usage_ids() -> None:
     from billing.models.usage import UsageReportMessage
 

@@ -92,6 +92,7 @@ def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> N
         queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
         secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
         keys={"pii": "arn:aws:kms:us-east-1:123456789012:key/pii"},
+        buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},
     )
     env = function_env(topology.function("billing-api"), LocalConfig(), made, {})
     assert env["PII_KEY_ID"] == "arn:aws:kms:us-east-1:123456789012:key/pii"
@@ -134,6 +135,7 @@ def _local_env(name: str, user_env: dict[str, str]) -> dict[str, str]:
         queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
         secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
         keys={k.name: f"arn:key:{k.name}" for k in topology.KEYS},
+        buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},
     )
     return function_env(topology.function(name), LocalConfig.from_env(user_env), made, {})
 
@@ -166,3 +168,53 @@ def test_the_local_runner_refuses_a_bad_setting_naming_the_variable(name: str, v
 
     with pytest.raises(ConfigError, match=f"^{name}: "):
         LocalConfig.from_env({name: value})
+
+
+def test_bucket_access_names_actions_and_gives_the_bucket_name_only_to_its_declarers() -> None:
+    bucket = topology.Bucket("drop-box", expire_after_days=3)
+    writer = topology.Function(
+        "w",
+        handler="billing.x.h",
+        description="d",
+        buckets=(topology.BucketAccess(bucket, ("s3:PutObject",)),),
+    )
+    assert writer.resource_env() == {"DROP_BOX_BUCKET": bucket}
+    assert topology.Function("p", handler="billing.x.h", description="d").resource_env() == {}
+    with pytest.raises(ValueError, match="access to bucket drop-box names no action"):
+        topology.BucketAccess(bucket, ())
+
+
+def test_only_billing_intake_writes_event_bodies_and_only_the_processor_reads_them() -> None:
+    grants = {
+        fn.name: set(access.actions)
+        for fn in topology.FUNCTIONS
+        for access in fn.buckets
+        if access.bucket == topology.EVENT_BODIES
+    }
+    assert grants == {
+        "billing-ingest": {"s3:PutObject"},
+        "billing-reconcile": {"s3:PutObject"},
+        "billing-process": {"s3:GetObject", "s3:DeleteObject"},
+    }
+
+
+def test_the_local_runner_passes_a_bucket_name_only_to_its_declarers() -> None:
+    from infra.local.config import LocalConfig
+    from infra.local.functions import function_env
+    from infra.local.provision import Resources
+
+    made = Resources(
+        tables={t.name: f"local-{t.name}" for t in topology.TABLES},
+        queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
+        keys={k.name: f"arn:key:{k.name}" for k in topology.KEYS},
+        buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},
+        email_templates={t.name: f"local-{t.name}" for t in topology.EMAIL_TEMPLATES},
+    )
+    jobs = {job: f"local-{fn.name}" for job, fn in topology.jobs().items()}
+    for fn in topology.FUNCTIONS:
+        env = function_env(fn, LocalConfig(), made, jobs)
+        if fn.buckets:
+            assert env["EVENT_BODIES_BUCKET"] == "local-event-bodies", fn.name
+        else:
+            assert "EVENT_BODIES_BUCKET" not in env, fn.name

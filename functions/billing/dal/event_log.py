@@ -103,6 +103,17 @@ class EventLog:
         item = self._table.get_item(Key=event_key(event_id)).get("Item")
         return plain(item) if item else None
 
+    def status(self, event_id: str) -> EventStatus | None:
+        """The event's status as of now (a consistent read: it may have changed a moment
+        ago in another execution environment); None if it was never logged."""
+        item = self._table.get_item(
+            Key=event_key(event_id),
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+            ConsistentRead=True,
+        ).get("Item")
+        return item["status"] if item else None  # type: ignore[return-value]
+
     def list(
         self,
         *,

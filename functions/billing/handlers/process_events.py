@@ -1,9 +1,9 @@
-"""Consumer of the billing events FIFO queue: applies each Stripe event once, and derives a
-customer's records again when a coupon they waited for becomes known."""
+"""Consumer of the billing events FIFO queue: applies each Stripe event once, whether it
+came as itself or as a claim check on a body parked in S3, and derives a customer's records
+again when a coupon they waited for becomes known."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -13,14 +13,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.dal.billing_state import BillingState
 from billing.dal.coupons import CouponArrivals, StoredCoupons
 from billing.dal.dunning import dunning_service
+from billing.dal.event_bodies import EventBodies
 from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
 from billing.dal.stripe_api import ConfiguredStripeReader
-from billing.logic.envelope import envelope_from
+from billing.logic.claim_checks import claimed_event
 from billing.logic.follow_ups import CouponFollowUp, DunningFollowUp
 from billing.logic.process import Sources, apply_event, rederive_customer
-from billing.models.events import REDERIVE, RederiveRequest
-from billing.settings import process_settings
+from billing.logic.queued_messages import parse_message
+from billing.models.events import ClaimCheck, RederiveRequest, StripeEventEnvelope
+from billing.settings import ProcessSettings, process_settings
 from cognitionos import deadline
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
@@ -40,44 +42,68 @@ RECORD_MIN_S = 3.0
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
+class Processor:
+    """One record's view of billing: its state, its sources beyond the event, the queue."""
+
+    def __init__(self, settings: ProcessSettings) -> None:
+        self.settings = settings
+        self.table = dynamodb_table(settings.billing_table)
+        self.state = BillingState(self.table, subject_keyring())
+        self.arrivals = CouponArrivals(self.state, EventQueue(settings.billing_events_queue_url))
+        stripe = ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base)
+        self.coupons = StoredCoupons(self.state, stripe, self.arrivals)
+        self.sources = Sources(stripe, self.coupons)
+
+
 def apply_record(record: SQSRecord) -> None:
     deadline.require(RECORD_MIN_S, "an event")
-    message = json.loads(record.body)
-    settings = process_settings()
-    table = dynamodb_table(settings.billing_table)
-    state = BillingState(table, subject_keyring())
-    arrivals = CouponArrivals(state, EventQueue(settings.billing_events_queue_url))
-    stripe = ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base)
-    coupons = StoredCoupons(state, stripe, arrivals)
-    sources = Sources(stripe, coupons)
-    if isinstance(message, dict) and message.get("object") == REDERIVE:
-        _rederive(RederiveRequest.model_validate(message), state, sources)
+    message = parse_message(record.body)
+    on = Processor(process_settings())
+    if isinstance(message, ClaimCheck):
+        apply_claim_check(message, on)
+    elif isinstance(message, RederiveRequest):
+        rederive(message, on)
     else:
-        event = envelope_from(message)
-        outcome = apply_event(
-            event,
-            EventLog(table),
-            state,
-            sources,
-            follow_ups=(
-                DunningFollowUp(dunning_service(table, settings), state),
-                CouponFollowUp(arrivals),
-            ),
-        )
+        apply_stripe_event(message, on)
+    _report_unknown_coupons(on.coupons)
+
+
+def apply_claim_check(claim: ClaimCheck, on: Processor) -> None:
+    """Apply the parked event as if it had been queued itself, then delete its body: it
+    holds personal data. Deleted only after success, so a retry still finds it."""
+    bodies = EventBodies(on.settings.event_bodies_bucket)
+    event = claimed_event(claim, bodies, EventLog(on.table))
+    if event is None:
         logger.info(
-            "stripe event applied",
-            extra={
-                "stripe_event_id": event.id,
-                "stripe_event_type": event.type,
-                "outcome": outcome,
-            },
+            "claim check of an applied event redelivered; its body is already deleted",
+            extra={"stripe_event_id": claim.event_id},
         )
-        metrics.add_metric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1)
-    _report_unknown_coupons(coupons)
+        metrics.add_metric(OUTCOME_METRICS["duplicate"], MetricUnit.Count, 1)
+        return
+    apply_stripe_event(event, on)
+    bodies.delete(claim.key)
 
 
-def _rederive(request: RederiveRequest, state: BillingState, sources: Sources) -> None:
-    changed = rederive_customer(request.customer_id, state, sources)
+def apply_stripe_event(event: StripeEventEnvelope, on: Processor) -> None:
+    outcome = apply_event(
+        event,
+        EventLog(on.table),
+        on.state,
+        on.sources,
+        follow_ups=(
+            DunningFollowUp(dunning_service(on.table, on.settings), on.state),
+            CouponFollowUp(on.arrivals),
+        ),
+    )
+    logger.info(
+        "stripe event applied",
+        extra={"stripe_event_id": event.id, "stripe_event_type": event.type, "outcome": outcome},
+    )
+    metrics.add_metric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1)
+
+
+def rederive(request: RederiveRequest, on: Processor) -> None:
+    changed = rederive_customer(request.customer_id, on.state, on.sources)
     logger.info(
         "customer records derived again",
         extra={

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from billing.dal.event_bodies import EventBodies
 from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
 from billing.dal.stripe_api import StripeApi, stripe_api_from_secret
 from billing.dal.subscription_comparison import RepairLog, stored_subscriptions
 from billing.dal.sweeps import COMPARISON_KEY, SweepCursor
 from billing.logic import reconcile
+from billing.logic.claim_checks import ClaimCheckingSender
 from billing.settings import reconcile_settings
 from cognitionos.aws import dynamodb_table
 from cognitionos.jobs import is_on_demand, job_name
@@ -36,7 +38,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("billing-reconcile skipped: no Stripe API key in the stripe-api-key secret")
         return {"configured": False, "message": "set the stripe-api-key secret to reconcile"}
     table = dynamodb_table(settings.billing_table)
-    log, queue = EventLog(table), EventQueue(settings.billing_events_queue_url)
+    log = EventLog(table)
+    # Stripe's API returns events of any size; a large one is parked as the webhook does.
+    queue = ClaimCheckingSender(
+        EventQueue(settings.billing_events_queue_url), EventBodies(settings.event_bodies_bucket)
+    )
     now = int(time.time())  # before Stripe is read: repair events are no newer than this
 
     sweeps = SweepCursor(table)
@@ -58,7 +64,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _compare_subscriptions(
-    stripe: StripeApi, table: Table, now: int, log: EventLog, queue: EventQueue
+    stripe: StripeApi, table: Table, now: int, log: EventLog, queue: ClaimCheckingSender
 ) -> dict[str, Any]:
     stored = stored_subscriptions(table)
     result = reconcile.compare_subscriptions(

@@ -1,7 +1,8 @@
 """Accepting a verified Stripe event: log it once, queue it until it is applied.
 
 The order matters: the log write comes first, so a send that fails after it leaves the event
-``queued`` and Stripe's retry (or the reconcile job) sends it again; nothing is lost.
+``queued`` and Stripe's retry (or the reconcile job) sends it again; nothing is lost. The
+sender may park a large event in S3 and queue a claim check instead (logic/claim_checks.py).
 """
 
 from __future__ import annotations

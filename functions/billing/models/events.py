@@ -1,4 +1,5 @@
-"""The Stripe event envelope we log, queue and apply, and the event log's API view."""
+"""The Stripe event envelope we log, queue and apply, the claim check queued for a large one,
+and the event log's API view."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ class StripeEventEnvelope(BaseModel):
     object_id: str
     customer_id: str | None
     data_object: dict[str, Any]
+
+
+class ClaimCheck(BaseModel):
+    """The queue message standing for a Stripe event too large to queue, which waits in the
+    event-bodies bucket. Its ``object`` is no Stripe object's, so it is never taken for one."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    object: Literal["cognitionos.claim_check"] = "cognitionos.claim_check"
+    event_id: str = Field(pattern=r"^evt_[A-Za-z0-9_]+$", max_length=128)
+    key: str = Field(min_length=1, max_length=1024)
+    bytes: int = Field(gt=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class EventRecord(BaseModel):

@@ -6,7 +6,7 @@ secrets) plus one function per behaviour under test.
 
 from __future__ import annotations
 
-from infra.topology import Function, Index, Key, Queue, Route, Schedule, Secret, Table
+from infra.topology import Bucket, Function, Index, Key, Queue, Route, Schedule, Secret, Table
 
 HANDLERS = "tests.integration.local_runner_fixtures.handlers"
 
@@ -25,6 +25,7 @@ STRIPE_API_KEY = Secret("stripe-api-key", "Stripe API key")
 API_KEY_PEPPER = Secret("api-key-pepper", "HMAC pepper for API key hashes", True)
 SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER)
 KEYS: tuple[Key, ...] = ()
+BUCKETS: tuple[Bucket, ...] = ()
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(

@@ -27,18 +27,27 @@ Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 PEPPER_MAX_AGE_S = 300
 
 
-def body_text(event: BaseProxyEvent) -> str:
-    """The request body exactly as sent, as text; BadRequest if it is not UTF-8.
+def body_bytes(event: BaseProxyEvent) -> bytes:
+    """The request body exactly as sent: API Gateway's base64 undone, text as UTF-8."""
+    raw = event.body or ""
+    return base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+
+
+def utf8_text(data: bytes) -> str:
+    """A body as text; BadRequest if it is not UTF-8.
 
     Powertools' ``decoded_body`` raises on a binary body that is not UTF-8, which would
     surface as a 500 instead of telling the caller what is wrong.
     """
-    raw = event.body or ""
-    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the request body is not UTF-8 text") from None
+
+
+def body_text(event: BaseProxyEvent) -> str:
+    """The request body exactly as sent, as text; BadRequest if it is not UTF-8."""
+    return utf8_text(body_bytes(event))
 
 
 def json_response(status_code: int, body: dict[str, Any]) -> Response[Any]:

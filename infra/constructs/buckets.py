@@ -1,0 +1,55 @@
+"""S3 buckets from the topology: private, TLS only, encrypted with the stack key, expiring."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import topology
+from infra.constructs.nag import acknowledge
+from infra.constructs.naming import pascal
+
+NO_ACCESS_LOGS_REASON = (
+    "Server access logs would need a second bucket, which S3 log delivery cannot encrypt with "
+    "a KMS key. Only the function roles the topology names may touch these objects, each "
+    "object is named after the Stripe event it carries, and those functions log the id of "
+    "every event they park or apply; enable CloudTrail S3 data events for an audit trail "
+    "beyond that."
+)
+
+
+class Buckets(Construct):
+    """``buckets`` maps topology bucket name -> Bucket.
+
+    Names are left to CloudFormation (bucket names are global). Retained with the stack, as
+    the tables are; the lifecycle rule empties a bucket left behind within its expiry.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.buckets = {bucket.name: self._bucket(bucket, key) for bucket in topology.BUCKETS}
+
+    def _bucket(self, bucket: topology.Bucket, key: kms.IKey) -> s3.Bucket:
+        resource = s3.Bucket(
+            self,
+            pascal(bucket.name),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,  # one KMS data key per bucket and period, not per object
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=False,  # a delete must delete: no noncurrent copies of personal data
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-objects",
+                    expiration=Duration.days(bucket.expire_after_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(resource, "AwsSolutions-S1", NO_ACCESS_LOGS_REASON)
+        return resource
