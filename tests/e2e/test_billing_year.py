@@ -103,26 +103,17 @@ def _state(runner: Any, kind: str, object_id: str) -> dict[str, Any] | None:
 
 
 def _mrr_records(runner: Any, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's live MRR change records, oldest first."""
-    dynamodb = dynamodb_of(runner)
-    kwargs: dict[str, Any] = {
-        "TableName": BILLING_TABLE,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :mrr)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": f"HISTORY#{customer_id}"},
-            ":mrr": {"S": "MRR#"},
-        },
-        "ConsistentRead": True,
-    }
-    records = []
-    while True:
-        page = dynamodb.query(**kwargs)
-        records += [plain_item(i) for i in page["Items"]]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    live = [r for r in records if not r["voided"]]
-    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in live]
+    """The customer's MRR change records, oldest first (one item holds them all)."""
+    item = (
+        dynamodb_of(runner)
+        .get_item(
+            TableName=BILLING_TABLE,
+            Key={"pk": {"S": f"HISTORY#{customer_id}"}, "sk": {"S": "MRR"}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    return list(plain_item(item)["records"]) if item else []
 
 
 def _dunning_cases(runner: Any, customer_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -70,9 +70,11 @@ def reset_runtime_caches() -> None:
     import cognitionos.http
     import cognitionos.usage
     import platform_api.settings
+    from billing.dal.coupons import forget_missing_coupons
     from cognitionos.aws import reset_clients
 
     reset_clients()
+    forget_missing_coupons()
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()

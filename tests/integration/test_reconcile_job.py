@@ -242,3 +242,60 @@ def test_the_admin_route_runs_the_comparison_even_when_it_is_not_due(
     summary = jobs.JobRunner({"billing-reconcile": "fn"}).run("billing-reconcile")
 
     assert "checked" in summary and "compared" in summary
+
+
+# --- Stripe read in the webhook endpoint's API version --------------------------------------
+
+
+def log_event_in(aws: Aws, api_version: str, created: int) -> None:
+    from billing.dal.event_log import EventLog
+    from billing.logic.envelope import envelope_from
+
+    event = stripe_event("customer.subscription.updated", subscription(), created=created)
+    EventLog(aws.table("billing")).record_once(
+        envelope_from({**event, "api_version": api_version}), received_at=created
+    )
+
+
+@pytest.mark.parametrize("api_version", ["2025-03-31.basil", "2026-10-28.endive"])
+def test_stripe_is_read_in_the_api_version_the_webhook_events_carry(
+    aws: Aws, context: LambdaContext, stripe_api: FakeStripe, api_version: str
+) -> None:
+    now = int(time.time())
+    log_event_in(aws, "2024-06-20", now - 7200)  # the endpoint was upgraded since
+    log_event_in(aws, api_version, now - 60)
+    in_stripe(stripe_api, sub_id="sub_new", customer="cus_new")
+
+    summary = run_job(context)
+
+    assert set(stripe_api.stripe_versions) == {api_version}
+    [message] = aws.receive("billing-events")
+    assert json.loads(message["Body"])["api_version"] == api_version  # the repair says so
+    assert summary["repaired"] == 1
+
+
+def test_before_any_event_stripe_is_read_in_the_sdks_own_version(
+    aws: Aws, context: LambdaContext, stripe_api: FakeStripe
+) -> None:
+    import stripe
+
+    run_job(context)
+
+    assert set(stripe_api.stripe_versions) == {stripe.api_version}
+
+
+def test_a_subscription_served_in_an_older_versions_shape_is_not_repaired(
+    aws: Aws, context: LambdaContext, stripe_api: FakeStripe
+) -> None:
+    """Stored from a basil webhook (billing period on each item); Stripe's list in a
+    2024 shape (the period on the subscription): the same subscription, no repair."""
+    served = in_stripe(stripe_api, sub_id="sub_shape")
+    store(aws, served, version=1000)
+    item = served["items"]["data"][0]
+    served["current_period_start"] = item.pop("current_period_start")
+    served["current_period_end"] = item.pop("current_period_end")
+
+    summary = run_job(context)
+
+    assert (summary["compared"], summary["repaired"]) == (1, 0)
+    assert aws.receive("billing-events") == []

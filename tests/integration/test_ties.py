@@ -103,3 +103,34 @@ def test_the_same_change_under_two_event_ids_has_one_effect(
     assert len([i for i in history if i["sk"].startswith("SUBSCRIPTION#sub_twice#")]) == 1
     records = next(i for i in history if i["sk"] == "MRR")["records"]
     assert len(records) == 1
+
+
+def test_a_tie_re_fetched_after_a_later_cancellation_keeps_the_new_and_the_churn(
+    aws: Aws, context: LambdaContext, stripe_api: FakeStripe
+) -> None:
+    """Created and upgraded in one second; by the time the tie is seen, Stripe's object is
+    canceled. The re-fetch only picks the upgrade (it agrees on the items); the cancellation
+    stays at its own time, so the customer is new at 1000 and churns at 5000."""
+    from billing.dal.billing_state import BillingState
+
+    one = subscription(sub_id="sub_late", customer="cus_late", quantity=1)
+    two = subscription(sub_id="sub_late", customer="cus_late", quantity=2)
+    canceled = {**two, "status": "canceled", "ended_at": 5000, "canceled_at": 5000}
+    stripe_api.subscriptions["sub_late"] = canceled
+
+    deliver(
+        aws,
+        context,
+        stripe_event("customer.subscription.created", one, created=1000),
+        stripe_event("customer.subscription.updated", two, created=1000),
+        stripe_event("customer.subscription.deleted", canceled, created=5000),
+    )
+
+    records = BillingState(aws.table("billing")).mrr_changes("cus_late")
+    assert [(r.effective_at, r.kind, r.mrr_from, r.mrr_to) for r in records] == [
+        (1000, "new", 0, 4000),
+        (5000, "churn", 4000, 0),
+    ]
+    assert stripe_api.gets("/v1/subscriptions/sub_late") == 1
+    sub = stored(aws, "subscription", "sub_late")
+    assert sub is not None and sub["status"] == "canceled"

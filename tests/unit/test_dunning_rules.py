@@ -69,10 +69,14 @@ def test_the_same_or_an_older_attempt_changes_nothing(attempt: int) -> None:
     assert dunning.on_payment_failed(case, failed_invoice(attempt), T0 + 60, "past_due") is None
 
 
-def test_an_attempt_arriving_after_a_newer_one_changes_nothing() -> None:
+def test_an_attempt_arriving_after_a_newer_one_only_dates_the_case_from_it() -> None:
     third = dunning.on_payment_failed(None, failed_invoice(3), T0 + 9 * DAY, "past_due")
     assert third is not None
-    assert dunning.on_payment_failed(third, failed_invoice(2), T0 + 3 * DAY, "past_due") is None
+    second = dunning.on_payment_failed(third, failed_invoice(2), T0 + 3 * DAY, "past_due")
+    assert second is not None
+    assert (second.opened_at, second.attempt_count) == (T0 + 3 * DAY, 3)
+    assert second.emails == third.emails  # no email for an attempt already past
+    assert dunning.on_payment_failed(second, failed_invoice(2), T0 + 3 * DAY, "past_due") is None
 
 
 @pytest.mark.parametrize("status", ["incomplete", None, "incomplete_expired"])

@@ -84,12 +84,13 @@ def test_a_field_billing_never_stored_counts_as_different_only_if_stripe_has_a_v
 def test_a_repair_event_id_depends_on_the_subscription_and_its_state_only() -> None:
     sub = subscription()
     state = subscription_state(sub)
-    first, later = repair_event(sub, state, NOW), repair_event(sub, state, NOW + 3600)
+    first = repair_event(sub, state, NOW, "2025-03-31.basil")
+    later = repair_event(sub, state, NOW + 3600, "2025-03-31.basil")
     changed = repair_event(
-        subscription(quantity=2), subscription_state(subscription(quantity=2)), NOW
+        subscription(quantity=2), subscription_state(subscription(quantity=2)), NOW, None
     )
     other = repair_event(
-        subscription(sub_id="sub_2"), subscription_state(subscription(sub_id="sub_2")), NOW
+        subscription(sub_id="sub_2"), subscription_state(subscription(sub_id="sub_2")), NOW, None
     )
     assert first["id"] == later["id"]
     assert len({first["id"], changed["id"], other["id"]}) == 3
@@ -97,7 +98,7 @@ def test_a_repair_event_id_depends_on_the_subscription_and_its_state_only() -> N
     assert (first["type"], first["created"], first["api_version"]) == (
         "customer.subscription.updated",
         NOW,
-        None,
+        "2025-03-31.basil",
     )
     assert first["data"]["object"] is sub
 
@@ -164,3 +165,41 @@ def test_the_comparison_is_due_first_then_daily_with_slack_for_schedule_jitter()
     assert next_comparison_at(NOW, due_at - 1, on_demand=False) == due_at
     assert next_comparison_at(NOW, due_at, on_demand=False) is None
     assert next_comparison_at(NOW, NOW + 60, on_demand=True) is None
+
+
+def test_the_same_subscription_in_an_older_api_versions_shape_does_not_differ() -> None:
+    """Before 2025-03-31.basil the billing period was on the subscription; from it on, on
+    each item: read in either shape, the state compares equal."""
+    basil = subscription()
+    item = basil["items"]["data"][0]
+    older = {
+        **basil,
+        "current_period_start": item["current_period_start"],
+        "current_period_end": item["current_period_end"],
+        "items": {
+            **basil["items"],
+            "data": [
+                {
+                    k: v
+                    for k, v in item.items()
+                    if k not in ("current_period_start", "current_period_end")
+                }
+            ],
+        },
+    }
+    assert differing_fields(subscription_state(older), subscription_state(basil)) == ()
+    assert differing_fields(subscription_state(basil), subscription_state(older)) == ()
+
+
+def test_a_discount_listed_by_id_or_expanded_is_the_same_discount() -> None:
+    coupon = {"id": "co_1", "percent_off": 20, "duration": "forever"}
+    by_id = {**subscription(), "discounts": ["di_1"]}
+    expanded = {
+        **subscription(),
+        "discounts": [{"id": "di_1", "object": "discount", "source": {"coupon": coupon}}],
+    }
+    assert differing_fields(subscription_state(expanded), subscription_state(by_id)) == ()
+    dropped = {**subscription(), "discounts": []}
+    assert differing_fields(subscription_state(dropped), subscription_state(by_id)) == (
+        "discount_ids",
+    )

@@ -3,6 +3,7 @@ Stripe and stored; and the customers to derive again when a coupon becomes known
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from billing.dal.billing_state import BillingState
@@ -12,6 +13,15 @@ from billing.logic.state import change_from_object
 
 # Event type recorded with a coupon that was read from Stripe rather than delivered.
 RETRIEVED = "coupon.retrieved"
+# A coupon Stripe does not have (deleted before it was read) is not asked for again by this
+# execution environment for a while: every event of its customers would ask.
+NOT_IN_STRIPE_TTL_S = 300.0
+_not_in_stripe: dict[str, float] = {}  # coupon id -> when Stripe said so (monotonic)
+
+
+def forget_missing_coupons() -> None:
+    """A new execution environment's view: no coupon known to be missing."""
+    _not_in_stripe.clear()
 
 
 class RederiveRequests(Protocol):
@@ -49,8 +59,14 @@ class StoredCoupons:
     def terms(self, coupon_ids: set[str], api_version: str | None) -> dict[str, CouponTerms]:
         found = self._state.coupon_terms(coupon_ids)
         for coupon_id in sorted(coupon_ids - set(found)) if self._stripe else ():
+            if (
+                time.monotonic() - _not_in_stripe.get(coupon_id, -NOT_IN_STRIPE_TTL_S)
+                < NOT_IN_STRIPE_TTL_S
+            ):
+                continue
             coupon = self._stripe.retrieve("coupon", coupon_id, api_version)  # type: ignore[union-attr]
             if coupon is None or missing_coupon_fields(coupon):
+                _not_in_stripe[coupon_id] = time.monotonic()
                 continue  # Stripe has no such coupon (deleted before we asked): unknown
             change = change_from_object(
                 "coupon", coupon, int(coupon.get("created") or 0), RETRIEVED

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 EVENT_RETENTION_S = 400 * 24 * 3600  # well past Stripe's 3 days of retries and 30 days of events
+# Events read, newest first, to find the webhook endpoint's API version (repairs have none).
+API_VERSION_LOOKBACK = 50
+API_VERSION_PAGES = 4
 
 
 def event_key(event_id: str) -> dict[str, str]:
@@ -98,6 +101,27 @@ class EventLog:
             ExpressionAttributeNames={"#s": "status", "#e": "error"},
             ExpressionAttributeValues={":s": "failed", ":e": error, ":g": "EVENTS#failed"},
         )
+
+    def webhook_api_version(self) -> str | None:
+        """The API version of the newest logged events that carry one: the version the
+        account's webhook endpoint renders events in (Stripe sets it per endpoint). None
+        before any event: a new account's default, the SDK's own version, applies."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": Key("gsi2pk").eq("EVENTS"),
+            "ScanIndexForward": False,
+            "FilterExpression": Attr("api_version").attribute_type("S"),
+            "ProjectionExpression": "api_version",
+            "Limit": API_VERSION_LOOKBACK,
+        }
+        for _ in range(API_VERSION_PAGES):
+            page = self._table.query(**kwargs)
+            for item in page.get("Items", []):
+                return str(item["api_version"])
+            if "LastEvaluatedKey" not in page:
+                return None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return None
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=event_key(event_id)).get("Item")

@@ -33,12 +33,17 @@ if TYPE_CHECKING:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = reconcile_settings()
     logger.append_keys(job=job_name(event))
-    stripe = stripe_api_from_secret(settings.stripe_api_key_secret_id, settings.stripe_api_base)
+    table = dynamodb_table(settings.billing_table)
+    log = EventLog(table)
+    # Read Stripe in the webhook endpoint's version, the shape stored state comes in.
+    api_version = log.webhook_api_version()
+    stripe = stripe_api_from_secret(
+        settings.stripe_api_key_secret_id, settings.stripe_api_base, api_version
+    )
     if stripe is None:
         logger.warning("billing-reconcile skipped: no Stripe API key in the stripe-api-key secret")
         return {"configured": False, "message": "set the stripe-api-key secret to reconcile"}
-    table = dynamodb_table(settings.billing_table)
-    log = EventLog(table)
+    logger.append_keys(stripe_api_version=api_version or "the SDK's")
     # Stripe's API returns events of any size; a large one is parked as the webhook does.
     queue = ClaimCheckingSender(
         EventQueue(settings.billing_events_queue_url), EventBodies(settings.event_bodies_bucket)
@@ -55,7 +60,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     comparisons = SweepCursor(table, COMPARISON_KEY)
     due_at = reconcile.next_comparison_at(comparisons.last_swept(), now, is_on_demand(event))
     if due_at is None:
-        summary |= _compare_subscriptions(stripe, table, now, log, queue)
+        summary |= _compare_subscriptions(stripe, table, now, log, queue, api_version)
         comparisons.advance(now)
     else:
         summary["next_comparison_at"] = iso(due_at)
@@ -63,12 +68,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return summary
 
 
-def _compare_subscriptions(
-    stripe: StripeApi, table: Table, now: int, log: EventLog, queue: ClaimCheckingSender
+def _compare_subscriptions(  # noqa: PLR0917 (the run's parts, passed on)
+    stripe: StripeApi,
+    table: Table,
+    now: int,
+    log: EventLog,
+    queue: ClaimCheckingSender,
+    api_version: str | None,
 ) -> dict[str, Any]:
     stored = stored_subscriptions(table)
     result = reconcile.compare_subscriptions(
-        stripe.subscriptions(), stored, now, log=log, queue=queue, repairs=RepairLog(table)
+        stripe.subscriptions(),
+        stored,
+        now,
+        log=log,
+        queue=queue,
+        repairs=RepairLog(table),
+        api_version=api_version,
     )
     if result.not_in_stripe:
         logger.warning(

@@ -99,14 +99,24 @@ def next_comparison_at(last_compared: int | None, now: int, on_demand: bool) -> 
     return None if now >= due else due
 
 
+# Fields that say one thing in two API versions' shapes, compared through another: expanded
+# discounts through ``discount_ids``; an item's billing period (on the item from basil on,
+# on the subscription before) through the subscription's ``current_period_end``.
+SHAPE_ONLY_FIELDS = frozenset({"discounts"})
+SHAPE_ONLY_ITEM_FIELDS = frozenset({"current_period_start", "current_period_end"})
+
+
 def differing_fields(expected: dict[str, Any], stored: dict[str, Any]) -> tuple[str, ...]:
-    """The ``subscription_state`` fields whose stored value is not Stripe's, sorted.
+    """The ``subscription_state`` fields whose stored value is not Stripe's, sorted; a
+    difference of shape alone (one API version's against another's) is none.
 
     A field of an item is named ``items.<field>``; ``items`` alone means the set of items
     differs (one added, removed or replaced).
     """
     names: set[str] = set()
     for key, value in expected.items():
+        if key in SHAPE_ONLY_FIELDS:
+            continue
         if key == "items":
             names |= _item_differences(value, stored.get(key))
         elif stored.get(key) != value:
@@ -124,12 +134,15 @@ def _item_differences(expected: list[dict[str, Any]], stored: Any) -> set[str]:
         f"items.{key}"
         for item in expected
         for key, value in item.items()
-        if stored_by_id[item["id"]].get(key) != value
+        if key not in SHAPE_ONLY_ITEM_FIELDS and stored_by_id[item["id"]].get(key) != value
     }
 
 
-def repair_event(subscription: dict[str, Any], state: dict[str, Any], now: int) -> dict[str, Any]:
-    """A synthetic ``customer.subscription.updated`` carrying Stripe's current object.
+def repair_event(
+    subscription: dict[str, Any], state: dict[str, Any], now: int, api_version: str | None
+) -> dict[str, Any]:
+    """A synthetic ``customer.subscription.updated`` carrying Stripe's current object, read
+    in ``api_version`` (the webhook endpoint's, so it has the shape of the stored state).
 
     Its id is a hash of the subscription id and the state it sets, so comparing again before
     it is applied finds the same logged event (and records no second repair). ``created`` is
@@ -143,7 +156,7 @@ def repair_event(subscription: dict[str, Any], state: dict[str, Any], now: int) 
         "type": REPAIR_EVENT_TYPE,
         "created": now,
         "livemode": bool(subscription.get("livemode", False)),
-        "api_version": None,
+        "api_version": api_version,
         "data": {"object": subscription},
     }
 
@@ -156,10 +169,12 @@ def compare_subscriptions(
     log: EventLogWriter,
     queue: EventSender,
     repairs: RepairRecorder,
+    api_version: str | None = None,
 ) -> ComparisonSummary:
     """Queue a repair event for each subscription whose stored state is not Stripe's.
 
-    The processor applies a repair like any event; ``now`` is when this run began.
+    The processor applies a repair like any event; ``now`` is when this run began and
+    ``api_version`` the version Stripe's list was read in.
     """
     compared = repaired = already_logged = newer_locally = 0
     seen: set[str] = set()
@@ -174,7 +189,7 @@ def compare_subscriptions(
         fields = differing_fields(expected, current) if current is not None else ()
         if current is not None and not fields:
             continue
-        raw = repair_event(subscription, expected, now)
+        raw = repair_event(subscription, expected, now, api_version)
         event = envelope_from(raw)
         if accept_event(event, json.dumps(raw, separators=(",", ":")), now, log, queue):
             already_logged += 1
