@@ -6,36 +6,18 @@ inside it so interpreter start-up noise cancels out; samples alternate to share 
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
 from tests.bench.conftest import report
+from tests.fresh_interpreter import run_fresh
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = 21
 TARGET_RATIO = 2.5
 PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
 def _import_seconds(module: str) -> float:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT / "functions"), str(ROOT / "layers/kernel/python")]
-        ),
-    }
-    out = subprocess.run(
-        [sys.executable, "-X", "frozen_modules=on", "-c", PROBE.format(module=module)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=ROOT,
-    )
-    return float(out.stdout.strip())
+    return float(run_fresh(PROBE.format(module=module)))
 
 
 def test_ingest_import_against_bare_boto3() -> None:

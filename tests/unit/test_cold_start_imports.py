@@ -3,33 +3,15 @@ once. Each handler module is imported in a fresh interpreter, as a new Lambda en
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fresh_interpreter import run_fresh
+
 PROBE = "import sys, {module}; print('stripe' in sys.modules)"
 
 
 def _imports_stripe(module: str) -> bool:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT / "functions"), str(ROOT / "layers/kernel/python")]
-        ),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=ROOT,
-    )
-    return out.stdout.strip() == "True"
+    return run_fresh(PROBE.format(module=module)) == "True"
 
 
 @pytest.mark.parametrize(
