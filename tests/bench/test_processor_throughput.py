@@ -185,3 +185,55 @@ def test_aws_calls_per_event_on_the_common_path(
             "target": "<= 4",
         },
     )
+
+
+def _discounted(customer_id: str, at: int) -> list[dict[str, Any]]:
+    """A customer whose subscription carries a discount naming its coupon by id (API
+    versions from 2025-09-30.clover on), then a renewal of that subscription."""
+    sub_id = f"sub_{customer_id[4:]}"
+    discount = {
+        "id": f"di_{customer_id[4:]}",
+        "object": "discount",
+        "customer": customer_id,
+        "subscription": sub_id,
+        "start": at,
+        "end": None,
+        "source": {"type": "coupon", "coupon": "co_bench"},
+    }
+    sub = subscription(sub_id=sub_id, customer=customer_id) | {"discounts": [discount["id"]]}
+    renewed = {**sub, "items": subscription(sub_id=sub_id, period_end=at + 30 * 86400)["items"]}
+    return [
+        stripe_event("customer.subscription.created", sub, created=at),
+        stripe_event("customer.discount.created", discount, created=at),
+        stripe_event("customer.subscription.updated", renewed, created=at + 3600),
+    ]
+
+
+def test_aws_calls_per_event_of_a_customer_with_a_coupon_by_id(
+    aws: Aws,  # noqa: F811
+    context: LambdaContext,  # noqa: F811
+) -> None:
+    coupon = {"id": "co_bench", "object": "coupon", "percent_off": 20, "duration": "forever"}
+    _invoke(aws, context, _log([stripe_event("coupon.created", coupon, created=T0)]))
+    labels = ("subscription created", "discount created (coupon by id)", "subscription renewed")
+    by_step: dict[str, Counter[str]] = {label: Counter() for label in labels}
+    for n in range(CUSTOMERS):
+        for label, event in zip(labels, _discounted(f"cus_d{n}", T0 + 86400), strict=True):
+            bodies = _log([event])
+            with count_aws_calls() as calls:
+                _invoke(aws, context, bodies)
+            by_step[label] += calls
+    report(
+        "processor_aws_calls_coupon_by_id",
+        {
+            "customers": CUSTOMERS,
+            **{
+                f"calls per {label}": round(sum(c.values()) / CUSTOMERS, 2)
+                for label, c in by_step.items()
+            },
+            **{
+                f"{label}, by operation": {op: n / CUSTOMERS for op, n in sorted(c.items())}
+                for label, c in by_step.items()
+            },
+        },
+    )
