@@ -66,6 +66,7 @@ def main(pages_dir: str, now_s: int, fx_args: list[str], traced: bool) -> dict[s
     writes = sum(store.seconds[m] for m in ("begin_full", "put_customers", "replace_months"))
     return found | {
         "mode": summary.mode,
+        "sets_read": feed.sets,
         "records_read": summary.records_read,
         "customers": summary.customers_changed,
         "months": len(summary.months_updated),

@@ -1,9 +1,9 @@
 """Where a rollup's time goes: reading the feed, the store's calls, the time spent inside moto
 (which DynamoDB would not charge the function), and what moto does that DynamoDB does not.
 
-Also an in-memory feed and store, so that the pure part of a full recompute (folding the
-records, ``converted_points``, ``MonthDeltas``) can be timed alone and its totals compared
-with what the job stored.
+Also an in-memory feed and store, so that the pure part of a full recompute (taking each
+customer's latest record set, ``converted_points``, ``MonthDeltas``) can be timed alone and
+its totals compared with what the job stored.
 """
 
 from __future__ import annotations
@@ -18,28 +18,30 @@ from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
 
-from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, FeedRecord
+from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, RecordSet
 from revenue.logic.months import Month
 from revenue.logic.rollup import ChangeFeed, CustomerRecords, RollupState
 from revenue.logic.totals import MonthTotals
 
 
 class TimedFeed:
-    """A change feed that adds up the time spent fetching its records."""
+    """A change feed that adds up the time spent fetching its record sets, and counts them."""
 
     def __init__(self, feed: ChangeFeed) -> None:
         self._feed = feed
         self.seconds = 0.0
+        self.sets = 0
 
-    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
-        records = iter(self._feed.since(cursor_ms))
+    def since(self, cursor_ms: int) -> Iterator[RecordSet]:
+        sets = iter(self._feed.since(cursor_ms))
         while True:
             started = time.perf_counter()
-            record = next(records, None)
+            record_set = next(sets, None)
             self.seconds += time.perf_counter() - started
-            if record is None:
+            if record_set is None:
                 return
-            yield record
+            self.sets += 1
+            yield record_set
 
 
 class TimedStore:
@@ -63,11 +65,11 @@ class TimedStore:
 
 
 class ListFeed:
-    def __init__(self, records: Iterable[FeedRecord]) -> None:
-        self._records = sorted(records, key=lambda r: r.recorded_ms)
+    def __init__(self, sets: Iterable[RecordSet]) -> None:
+        self._sets = sorted(sets, key=lambda s: s.recorded_ms)
 
-    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
-        return (r for r in self._records if r.recorded_ms >= cursor_ms)
+    def since(self, cursor_ms: int) -> Iterator[RecordSet]:
+        return (s for s in self._sets if s.recorded_ms >= cursor_ms)
 
 
 class MemoryStore:
