@@ -11,17 +11,22 @@ from __future__ import annotations
 import bisect
 import copy
 import gc
+import resource
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from unittest.mock import patch
 
 from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, RecordSet
 from revenue.logic.months import Month
 from revenue.logic.rollup import ChangeFeed, CustomerRecords, RollupState
 from revenue.logic.totals import MonthTotals
+
+T = TypeVar("T")
 
 
 class TimedFeed:
@@ -217,6 +222,53 @@ def feed_only_client(pages: Any) -> Any:
     events.unregister("before-send", botocore_stubber)
     events.register("before-send.dynamodb", pages)
     return resource
+
+
+@dataclass(frozen=True)
+class ThreadCost:
+    """What a run cost the thread it ran in: wall and CPU seconds, the CPU's share spent
+    in the kernel, and page faults."""
+
+    wall_s: float
+    cpu_s: float
+    kernel_s: float
+    page_faults: int
+
+
+def in_fresh_thread(run: Callable[[], T]) -> tuple[T, ThreadCost]:
+    """``run()`` in a thread of its own, so that it starts from an empty frame stack, as a
+    Lambda handler does, and not from under pytest's frames.
+
+    CPython 3.11 keeps its frames in 16 KiB chunks and frees a chunk as soon as it empties
+    (python/cpython#142183, fixed in 3.13 and later): code that recurses back and forth
+    across a chunk's end maps and unmaps a chunk every time. moto's response serializer,
+    recursing into record sets' lists of maps, did so under pytest's stack: 5M mmap/munmap
+    pairs of 16 KiB in two rounds at 1k (strace), whose Query took 3 to 12 times as long as
+    from a plain script, by how deep the stack happened to be. Whether a run crossed such
+    an edge shows in its page faults and kernel time, reported with it.
+    """
+    outcome: list[Any] = []
+
+    def body() -> None:
+        before = resource.getrusage(resource.RUSAGE_THREAD)
+        started = time.perf_counter()
+        try:
+            outcome.append(run())
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_THREAD)
+        user, kernel = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+        faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt)
+        outcome.append(ThreadCost(wall, user + kernel, kernel, faults))
+
+    thread = threading.Thread(target=body, name="bench-run")
+    thread.start()
+    thread.join()
+    result, cost = outcome
+    if isinstance(result, BaseException):
+        raise result
+    return result, cost
 
 
 @contextmanager
