@@ -191,9 +191,10 @@ def no_table_backups_in_transactions() -> Iterator[Counter[str]]:
     """moto backs a transaction up by deep-copying the whole table once per item of the
     transaction (``moto/dynamodb/models/__init__.py``, ``transact_write_items``): at 100k
     customers a rollup's 20 transactions of ~52 items would copy 100k items a thousand
-    times, hours. Here the copies are skipped and counted (``table_copy_seconds`` prices
-    them). A transaction that fails cannot be rolled back then; it still raises, and fails
-    the benchmark."""
+    times, hours; so would the thousand commits of one item each that write a round, each
+    copying the billing table's 100k record sets. Here the copies are skipped and counted
+    (``table_copy_seconds`` prices them). A transaction that fails cannot be rolled back
+    then; it still raises, and fails the benchmark."""
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
 
