@@ -12,10 +12,10 @@ moto is not DynamoDB, and the figures say where it differs rather than hide it:
 - moto answers every Query by walking and sorting the whole table, O(table), where DynamoDB
   seeks in the index and reads on, O(log n + results): at 100k customers moto's walk alone
   took 65 s of a 70 s run (measured on the earlier feed of one item per record). The
-  incremental runs give moto's Query of the feed DynamoDB's
-  seek (``feed_index_seeks``: it walks only the items at or after the key condition's
-  start); at 1k and 10k its answers are checked against moto's own. The items walked and the
-  time inside moto are reported, and so is the run without any time inside moto.
+  incremental runs give moto's Query of the feed DynamoDB's seek (``feed_index_seeks``: it
+  walks only the items at or after the key condition's start); at 1k and 10k its answers
+  are checked against moto's own. The items walked and the time inside moto are reported,
+  and so is the run without any time inside moto.
 - moto backs a transaction up by deep-copying the whole table once per item; those copies
   are skipped (``no_table_backups_in_transactions``): in the rollup's transactions they are
   counted and priced; in billing's 1,000 commits that write a round (setup, not timed:
