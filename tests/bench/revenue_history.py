@@ -2,10 +2,15 @@
 
 ``History(n)`` makes 24 months of change records for ``n`` customers: each a ``new`` record
 in a random month, then 0-3 later changes (expansions, contractions, churn, the odd
-reactivation); some customers pay in EUR. ``next_round`` makes the records of the hour after
-it: new customers, changes of existing ones now, late records in earlier months, voids. The
-ledger keeps every record's latest state, so a benchmark knows what the totals must be
-without reading the feed back.
+reactivation); some customers pay in EUR. The feed holds one item per customer, its whole
+record set, as billing last wrote it: at the time of the customer's latest record.
+
+``next_round`` makes the record changes of the hour after it: new customers, changes of
+existing ones now, late records in earlier months, voids. Each change is one event's worth:
+``write`` rewrites that customer's whole set through billing's own commit, one change at a
+time, so a customer changed twice in a round is written twice (the feed keeps the second).
+The ledger keeps each customer's latest record set, so a benchmark knows what the feed holds
+and what the totals must be without reading the feed back.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any
 
 from billing.dal.billing_state import BillingState
 from billing.logic.movements import MrrChange
-from cognitionos.mrr_feed import FeedRecord, movement_kind
+from billing.logic.process import CommitPlan
+from cognitionos.mrr_feed import FeedRecord, RecordSet, movement_kind
 from revenue.logic.fx import FxRates
 from revenue.logic.months import month_of, month_start
 from tests.revenue_fixtures import FeedWriter, at
@@ -33,7 +39,7 @@ STEPS = (0.5, 0.8, 1.25, 1.5, 2.0)
 LATER_CHANGES = (0, 1, 1, 2, 3)  # per customer: 1.4 on average
 CHURN_SHARE = 0.2
 DAY, HOUR = 86400, 3600
-# A round's mix, as shares of its records; the rest are expansions and contractions now.
+# A round's mix, as shares of its changes; the rest are expansions and contractions now.
 NEW_SHARE, CHURN_NOW_SHARE, LATE_SHARE, VOID_SHARE = 0.30, 0.10, 0.10, 0.05
 LATE_MONTHS_BACK = 12
 
@@ -57,54 +63,63 @@ class Customer:
 
 @dataclass(frozen=True)
 class Published:
-    """One record as billing publishes it: a put, or the void of an existing record."""
+    """One change of a customer's records, as one event makes it: a record put, or an
+    existing record voided; billing then rewrites the customer's set at ``recorded_ms``."""
 
     change: MrrChange
     recorded_ms: int
     void: bool = False
-
-    @property
-    def feed_record(self) -> FeedRecord:
-        c = self.change
-        return FeedRecord(
-            c.customer_id, c.key, c.currency, c.effective_at, c.mrr_to, self.void, self.recorded_ms
-        )
 
 
 class History:
     def __init__(self, customers: int, seed: int = 7) -> None:
         self.rng = random.Random(seed)
         self.customers: list[Customer] = []
-        self.ledger: dict[tuple[str, str], FeedRecord] = {}  # (customer, key) -> latest state
+        # Each customer's records by key, as billing holds them (``FeedWriter`` shares it).
+        self.sets: dict[str, dict[str, MrrChange]] = {}
+        self.ledger: dict[str, RecordSet] = {}  # customer -> its latest set, as the feed has it
         self.rounds = 0
-        history: list[Published] = []
         for _ in range(customers):
             customer = self._new_customer()
-            paid_before, before = False, 0
+            records = self.sets.setdefault(customer.customer_id, {})
+            paid_before, before, last_ms = False, 0, 0
             for effective_at, mrr in self._timeline():
                 kind = movement_kind(before, mrr, paid_before)
                 change = MrrChange(
                     customer.customer_id, customer.currency, effective_at, before, mrr, kind
                 )
-                recorded_ms = effective_at * 1000 + self.rng.randint(1_000, 120_000)
-                history.append(Published(change, recorded_ms))
+                # Billing rewrote the set with each of these events; the last write remains.
+                last_ms = effective_at * 1000 + self.rng.randint(1_000, 120_000)
+                records[change.key] = change
                 customer.live[effective_at] = mrr
                 paid_before, before = paid_before or mrr > 0, mrr
-        self.history = sorted(history, key=lambda p: p.recorded_ms)
-        for published in self.history:
-            self._remember(published)
+            self._remember(customer.customer_id, last_ms)
 
     def items(self, table: Any) -> list[dict[str, Any]]:
-        """The history as billing's own data access code shapes its items, in write order."""
-        state = BillingState(table)
-        return [state._record_put(p.change, p.recorded_ms)["Put"]["Item"] for p in self.history]
+        """Each customer's record set as billing's own data access code shapes its item (the
+        item its commit puts), in write order."""
+        sets = self.feed()
+        state = BillingState(table, clock_ms=iter(s.recorded_ms for s in sets).__next__)
+        items = []
+        for record_set in sets:
+            plan = self._plan(record_set.customer_id)
+            [(role, put)] = state._record_set_writes(plan)
+            assert role == "records"
+            items.append(put["Put"]["Item"])
+        return items
 
-    def feed(self) -> list[FeedRecord]:
-        """Every record's latest state, in write order: what a full read of the feed yields."""
-        return sorted(self.ledger.values(), key=lambda r: (r.recorded_ms, r.customer_id, r.key))
+    def feed(self) -> list[RecordSet]:
+        """Each customer's latest set, in write order: what a full read of the feed yields."""
+        return sorted(self.ledger.values(), key=lambda s: (s.recorded_ms, s.customer_id))
+
+    @property
+    def record_count(self) -> int:
+        """Records in the customers' latest sets."""
+        return sum(len(s.records) for s in self.ledger.values())
 
     def next_round(self, size: int) -> tuple[list[Published], int]:
-        """``size`` records written in the next hour, and the end of that hour (epoch s)."""
+        """``size`` record changes in the next hour, each to be written as its customer's
+        whole set at its own time, and the end of that hour (epoch s)."""
         start = NOW + self.rounds * HOUR
         self.rounds += 1
         times = sorted(
@@ -124,17 +139,19 @@ class History:
                 customer.live[published.change.effective_at] = published.change.mrr_to
         return found, start + HOUR
 
-    def write(self, records: list[Published], table: Any) -> None:
-        """Publish through billing's own writes (``FeedWriter``: one PutItem or UpdateItem
-        each), at the records' write times."""
-        writer = FeedWriter(table, clock_ms=iter(p.recorded_ms for p in records))  # type: ignore[arg-type]
-        for published in records:
+    def write(self, changes: list[Published], table: Any) -> None:
+        """Publish through billing's own writes, one change at a time, at the changes' write
+        times (``FeedWriter``: each rewrites the customer's whole set in one transaction, as
+        billing's commit of an event does)."""
+        clock = iter(p.recorded_ms for p in changes)
+        writer = FeedWriter(table, clock_ms=clock, sets=self.sets)
+        for published in changes:
             c = published.change
             if published.void:
                 writer.void(c)
             else:
                 writer.put(c.customer_id, c.currency, c.effective_at, c.mrr_to)
-            self._remember(published)
+            self._remember(c.customer_id, published.recorded_ms)
 
     # --- internals ---------------------------------------------------------------------
 
@@ -220,6 +237,14 @@ class History:
             return None
         return customer.free_second(self.rng.randint(lo, hi))
 
-    def _remember(self, published: Published) -> None:
-        record = published.feed_record
-        self.ledger[(record.customer_id, record.key)] = record
+    def _plan(self, customer_id: str) -> CommitPlan:
+        records = tuple(sorted(self.sets[customer_id].values(), key=lambda r: r.key))
+        return CommitPlan(None, customer_id=customer_id, records=records, records_changed=True)
+
+    def _remember(self, customer_id: str, recorded_ms: int) -> None:
+        """The customer's set as it was just written, in the order ``FeedWriter`` writes it."""
+        records = tuple(
+            FeedRecord(r.currency, r.effective_at, r.mrr_to)
+            for r in sorted(self.sets[customer_id].values(), key=lambda r: r.key)
+        )
+        self.ledger[customer_id] = RecordSet(customer_id, records, recorded_ms)

@@ -6,15 +6,17 @@
 ``MrrFeedReader`` on boto3, with DynamoDB stood in at botocore's hook
 (``dynamodb_stand_in``): the feed's pages are read from disk one at a time and the writes are
 dropped, so the process holds no table, only the job. Prints one JSON line: the phases'
-times, the peak resident set (``VmHWM``: the whole process, as Lambda's "Max Memory
-Used"), and with ``--tracemalloc`` the peak of the Python allocations made by the recompute
-alone (tracemalloc slows allocation down, so its times are not the ones to read).
+times, the recompute's CPU time and page faults, the peak resident set (``VmHWM``: the
+whole process, as Lambda's "Max Memory Used"), and with ``--tracemalloc`` the peak of the
+Python allocations made by the recompute alone (tracemalloc slows allocation down, so its
+times are not the ones to read).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 import tracemalloc
@@ -56,9 +58,11 @@ def main(pages_dir: str, now_s: int, fx_args: list[str], traced: bool) -> dict[s
     if traced:
         tracemalloc.start()
         traced_before = tracemalloc.get_traced_memory()[0]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     summary = run_rollup(store, feed, fx, now_s)
     wall = time.perf_counter() - started
+    used = resource.getrusage(resource.RUSAGE_SELF)
     found: dict[str, object] = {}
     if traced:
         found["tracemalloc_peak_mb"] = (tracemalloc.get_traced_memory()[1] - traced_before) / 2**20
@@ -66,11 +70,14 @@ def main(pages_dir: str, now_s: int, fx_args: list[str], traced: bool) -> dict[s
     writes = sum(store.seconds[m] for m in ("begin_full", "put_customers", "replace_months"))
     return found | {
         "mode": summary.mode,
+        "sets_read": feed.sets,
         "records_read": summary.records_read,
         "customers": summary.customers_changed,
         "months": len(summary.months_updated),
         "items_written": stand_in.items_written,
         "wall_s": wall,
+        "cpu_s": (used.ru_utime + used.ru_stime) - (usage.ru_utime + usage.ru_stime),
+        "page_faults": (used.ru_minflt + used.ru_majflt) - (usage.ru_minflt + usage.ru_majflt),
         "read_s": feed.seconds,
         "write_s": writes + store.seconds["finish"],
         "compute_s": wall - feed.seconds - sum(store.seconds.values()),

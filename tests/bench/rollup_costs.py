@@ -1,9 +1,9 @@
 """Where a rollup's time goes: reading the feed, the store's calls, the time spent inside moto
 (which DynamoDB would not charge the function), and what moto does that DynamoDB does not.
 
-Also an in-memory feed and store, so that the pure part of a full recompute (folding the
-records, ``converted_points``, ``MonthDeltas``) can be timed alone and its totals compared
-with what the job stored.
+Also an in-memory feed and store, so that the pure part of a full recompute (taking each
+customer's latest record set, ``converted_points``, ``MonthDeltas``) can be timed alone and
+its totals compared with what the job stored.
 """
 
 from __future__ import annotations
@@ -11,35 +11,42 @@ from __future__ import annotations
 import bisect
 import copy
 import gc
+import resource
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from unittest.mock import patch
 
-from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, FeedRecord
+from cognitionos.mrr_feed import FEED_INDEX, FEED_SK, RecordSet
 from revenue.logic.months import Month
 from revenue.logic.rollup import ChangeFeed, CustomerRecords, RollupState
 from revenue.logic.totals import MonthTotals
 
+T = TypeVar("T")
+
 
 class TimedFeed:
-    """A change feed that adds up the time spent fetching its records."""
+    """A change feed that adds up the time spent fetching its record sets, and counts them."""
 
     def __init__(self, feed: ChangeFeed) -> None:
         self._feed = feed
         self.seconds = 0.0
+        self.sets = 0
 
-    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
-        records = iter(self._feed.since(cursor_ms))
+    def since(self, cursor_ms: int) -> Iterator[RecordSet]:
+        sets = iter(self._feed.since(cursor_ms))
         while True:
             started = time.perf_counter()
-            record = next(records, None)
+            record_set = next(sets, None)
             self.seconds += time.perf_counter() - started
-            if record is None:
+            if record_set is None:
                 return
-            yield record
+            self.sets += 1
+            yield record_set
 
 
 class TimedStore:
@@ -63,11 +70,11 @@ class TimedStore:
 
 
 class ListFeed:
-    def __init__(self, records: Iterable[FeedRecord]) -> None:
-        self._records = sorted(records, key=lambda r: r.recorded_ms)
+    def __init__(self, sets: Iterable[RecordSet]) -> None:
+        self._sets = sorted(sets, key=lambda s: s.recorded_ms)
 
-    def since(self, cursor_ms: int) -> Iterator[FeedRecord]:
-        return (r for r in self._records if r.recorded_ms >= cursor_ms)
+    def since(self, cursor_ms: int) -> Iterator[RecordSet]:
+        return (s for s in self._sets if s.recorded_ms >= cursor_ms)
 
 
 class MemoryStore:
@@ -184,9 +191,10 @@ def no_table_backups_in_transactions() -> Iterator[Counter[str]]:
     """moto backs a transaction up by deep-copying the whole table once per item of the
     transaction (``moto/dynamodb/models/__init__.py``, ``transact_write_items``): at 100k
     customers a rollup's 20 transactions of ~52 items would copy 100k items a thousand
-    times, hours. Here the copies are skipped and counted (``table_copy_seconds`` prices
-    them). A transaction that fails cannot be rolled back then; it still raises, and fails
-    the benchmark."""
+    times, hours; so would the thousand commits of one item each that write a round, each
+    copying the billing table's 100k record sets. Here the copies are skipped and counted
+    (``table_copy_seconds`` prices them). A transaction that fails cannot be rolled back
+    then; it still raises, and fails the benchmark."""
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
 
@@ -215,6 +223,53 @@ def feed_only_client(pages: Any) -> Any:
     events.unregister("before-send", botocore_stubber)
     events.register("before-send.dynamodb", pages)
     return resource
+
+
+@dataclass(frozen=True)
+class ThreadCost:
+    """What a run cost the thread it ran in: wall and CPU seconds, the CPU's share spent
+    in the kernel, and page faults."""
+
+    wall_s: float
+    cpu_s: float
+    kernel_s: float
+    page_faults: int
+
+
+def in_fresh_thread(run: Callable[[], T]) -> tuple[T, ThreadCost]:
+    """``run()`` in a thread of its own, so that it starts from an empty frame stack, as a
+    Lambda handler does, and not from under pytest's frames.
+
+    CPython 3.11 keeps its frames in 16 KiB chunks and frees a chunk as soon as it empties
+    (python/cpython#142183, fixed in 3.13 and later): code that recurses back and forth
+    across a chunk's end maps and unmaps a chunk every time. moto's response serializer,
+    recursing into record sets' lists of maps, did so under pytest's stack: 5M mmap/munmap
+    pairs of 16 KiB in two rounds at 1k (strace), whose Query took 3 to 12 times as long as
+    from a plain script, by how deep the stack happened to be. Whether a run crossed such
+    an edge shows in its page faults and kernel time, reported with it.
+    """
+    outcome: list[Any] = []
+
+    def body() -> None:
+        before = resource.getrusage(resource.RUSAGE_THREAD)
+        started = time.perf_counter()
+        try:
+            outcome.append(run())
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_THREAD)
+        user, kernel = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+        faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt)
+        outcome.append(ThreadCost(wall, user + kernel, kernel, faults))
+
+    thread = threading.Thread(target=body, name="bench-run")
+    thread.start()
+    thread.join()
+    result, cost = outcome
+    if isinstance(result, BaseException):
+        raise result
+    return result, cost
 
 
 @contextmanager
