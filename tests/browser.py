@@ -30,7 +30,7 @@ MACOS_CHROME = Path("/Applications/Google Chrome.app/Contents/MacOS/Google Chrom
 NO_BROWSER = (
     "The dashboard tests need a Chromium-based browser and found none (looked for "
     f"{', '.join(BROWSER_NAMES)} on PATH, Google Chrome, and Playwright's own build). "
-    "Install one, then run the tests again: `apt-get install chromium` (Debian and Ubuntu; "
+    "Install one, then run the tests again: `apt-get install chromium` (Debian; "
     "`.ci/run` does this) or `.venv/bin/python -m playwright install chromium` (any system)."
 )
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
