@@ -11,7 +11,8 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/functions:$(CURDIR)/layers/kernel/pytho
 	dashboard-assets
 
 # The dashboard inlines Chart.js's UMD build; it is copied from node_modules (pinned in
-# package.json), not committed, and ships in the revenue-api asset because synth needs it.
+# package.json), not committed, for the local runner and the tests. Synth does not need this
+# copy: it puts node_modules' file in the revenue asset itself (infra/constructs/function_code.py).
 CHART_JS_SRC := node_modules/chart.js/dist/chart.umd.min.js
 CHART_JS := functions/revenue/dashboard/vendor/chart.umd.min.js
 
@@ -52,7 +53,7 @@ security: $(VENV)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
 	$(BIN)/pip-audit --progress-spinner off -r requirements.txt
 
-synth: $(VENV)/.installed $(CHART_JS)
+synth: $(VENV)/.installed
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 

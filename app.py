@@ -9,6 +9,7 @@ import sys
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.constructs.function_code import VendoredFileMissing
 from infra.constructs.settings import SettingError
 from infra.stack import CognitionOSStack
 
@@ -31,6 +32,7 @@ if __name__ == "__main__":
     app = App()
     try:
         build(app)
-    except SettingError as exc:  # the operator's own input: the message, not a traceback
+    except (SettingError, VendoredFileMissing) as exc:
+        # The operator's input or checkout is at fault: the message says what to do.
         sys.exit(f"app.py: {exc}")
     app.synth()

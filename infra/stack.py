@@ -23,7 +23,7 @@ from infra.constructs.secrets import Secrets
 from infra.constructs.settings import deployment_settings
 
 DESCRIPTION = (
-    "CognitionOS: serverless back office (Stripe billing, revenue, agents, alerts, privacy). "
+    "CognitionOS: serverless back office (Stripe billing and revenue analytics). "
     "After deploying, set the operator-managed secrets named in the *SecretArn outputs: "
     "they hold random placeholders until then."
 )

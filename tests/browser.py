@@ -1,13 +1,19 @@
-"""Headless Chromium for the dashboard tests: Debian's ``chromium`` driven by Playwright.
+"""Headless Chromium for the dashboard tests, driven by Playwright.
 
-We never download a browser (``playwright install``): the tests use /usr/bin/chromium, which
-``.ci/run`` installs with apt when it is missing. Every page is confined to one origin: any
-request elsewhere is aborted and recorded, so a test can assert that nothing left the machine.
+The browser is one already on the machine: Debian's ``chromium`` (``.ci/run`` installs it
+with apt when it is missing), Google Chrome, or the build ``python -m playwright install
+chromium`` downloads. Without one the run stops at collection with one message saying how
+to get one (``tests/conftest.py``), before any test runs. Every page is confined to one
+origin: any request elsewhere is aborted and recorded, so a test can assert that nothing
+left the machine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import os
+import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -16,7 +22,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_FIXTURE = "browser"
+# Looked for in this order: by name on PATH (Debian's package, then Google Chrome), Chrome's
+# macOS app, then Playwright's own build (under PLAYWRIGHT_BROWSERS_PATH when that is set).
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+MACOS_CHROME = Path("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
+NO_BROWSER = (
+    "The dashboard tests need a Chromium-based browser and found none (looked for "
+    f"{', '.join(BROWSER_NAMES)} on PATH, Google Chrome, and Playwright's own build). "
+    "Install one, then run the tests again: `apt-get install chromium` (Debian; "
+    "`.ci/run` does this) or `.venv/bin/python -m playwright install chromium` (any system)."
+)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -70,15 +86,35 @@ def percent(fraction: float, places: int = 1) -> str:
     return f"{value}%"
 
 
+def playwright_chromium() -> Path:
+    """Where ``python -m playwright install chromium`` puts the build this Playwright drives."""
+    with sync_playwright() as playwright:
+        return Path(playwright.chromium.executable_path)
+
+
+def find_chromium(names: Iterable[str], paths: Iterable[Path]) -> Path | None:
+    """The first browser found: ``names`` on PATH, then ``paths``, as executables."""
+    on_path = (shutil.which(name) for name in names)
+    for candidate in [*(Path(found) for found in on_path if found), *paths]:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@functools.cache
+def chromium() -> Path:
+    """The browser the dashboard tests drive; a UsageError (pytest stops) if there is none."""
+    found = find_chromium(BROWSER_NAMES, [MACOS_CHROME, playwright_chromium()])
+    if found is None:
+        raise pytest.UsageError(NO_BROWSER)
+    return found
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's `chromium` package "
-            "(apt-get install chromium; .ci/run does it)"
-        )
+    executable = chromium()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        launched = playwright.chromium.launch(executable_path=str(executable))
         try:
             yield launched
         finally:

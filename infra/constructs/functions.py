@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import cast
 
-from aws_cdk import CfnResource, Duration, IgnoreMode, Stack
+from aws_cdk import CfnResource, Duration, Stack, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -15,30 +16,18 @@ from constructs import Construct
 from infra import topology
 from infra.constructs import policies
 from infra.constructs.email import Email
-from infra.constructs.layers import ARCHITECTURE, NO_BYTECODE, ROOT, RUNTIME, Layers
+from infra.constructs.function_code import stage_context
+from infra.constructs.layers import ARCHITECTURE, RUNTIME, Layers
 from infra.constructs.nag import acknowledge
 from infra.constructs.naming import pascal
 from infra.constructs.policies import Resources
 
-FUNCTIONS_DIR = ROOT / "functions"
 # Lambda's guidance: a queue's visibility timeout of at least six times the consumer's timeout.
 VISIBILITY_FACTOR = 6
-
-
-def context_excludes(context: str) -> list[str]:
-    """Glob exclusions (last match wins) that keep ``functions/<context>/**`` and nothing else."""
-    return ["*", f"!{context}", f"!{context}/**", *NO_BYTECODE]
-
-
-def context_code(context: str) -> lambda_.Code:
-    """The ``functions/`` asset narrowed to one bounded context, so the handler path is
-    ``<context>.handlers...`` and no other context ships with it."""
-    if not (FUNCTIONS_DIR / context).is_dir():
-        # Otherwise the exclusions would silently ship an empty bundle.
-        raise FileNotFoundError(f"no bounded context functions/{context}/ for a handler")
-    return lambda_.Code.from_asset(
-        str(FUNCTIONS_DIR), exclude=context_excludes(context), ignore_mode=IgnoreMode.GLOB
-    )
+# Where each context's code is staged before CDK copies it into its asset.<hash> directory:
+# inside the cloud assembly, which outlives synth (with staging off, `cdk synth --no-staging`
+# for SAM, the template points at this directory itself).
+STAGING_DIR = "function-code"
 
 
 class Functions(Construct):
@@ -148,7 +137,11 @@ class Functions(Construct):
 
     def _context_code(self, context: str) -> lambda_.Code:
         if context not in self._code:
-            self._code[context] = context_code(context)
+            stage = Stage.of(self)
+            if stage is None:
+                raise ValueError("the functions must be built inside a CDK app")
+            staged = stage_context(context, Path(stage.outdir) / STAGING_DIR / context)
+            self._code[context] = lambda_.Code.from_asset(str(staged))
         return self._code[context]
 
     def _environment(self, fn: topology.Function) -> dict[str, str]:

@@ -6,7 +6,7 @@ import os
 import secrets
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +37,7 @@ RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY"})
 # Local-only defaults for functions (a user's own value wins).
 FUNCTION_DEFAULTS = {"COGNITION_ALLOW_LOOPBACK_TARGETS": "1"}
 
+LOCAL_DIR_NAME = ".cognitionos"  # the runner's files: local.json, credentials.json
 DEFAULT_PORT = 3000
 # The local From address of customer emails; the runner verifies it in moto's SES.
 DEFAULT_EMAIL_SENDER = "billing@cognitionos.local"
@@ -70,13 +71,18 @@ def random_alnum(length: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
 
 
+def new_webhook_secret() -> str:
+    """A webhook signing secret shaped like Stripe's."""
+    return f"whsec_{random_alnum(32)}"
+
+
 @dataclass(frozen=True)
 class LocalConfig:
     port: int = DEFAULT_PORT
-    local_dir: Path = ROOT / ".cognitionos"
+    local_dir: Path = ROOT / LOCAL_DIR_NAME
     schedules: bool = True
-    webhook_secret: str = field(default_factory=lambda: f"whsec_{random_alnum(32)}")
-    admin_key: str | None = None  # None: generate one
+    webhook_secret: str = field(default_factory=new_webhook_secret)
+    admin_key: str | None = None  # None: the key store makes one
     stripe_api_key: str = STRIPE_API_KEY_UNSET
     email_sender: str = DEFAULT_EMAIL_SENDER
     retry_delay_s: int = DEFAULT_RETRY_DELAY_S
@@ -87,15 +93,20 @@ class LocalConfig:
     pool_size: int = POOL_SIZE
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, keep_credentials: bool = False
+    ) -> LocalConfig:
+        """``keep_credentials``: an admin key or webhook secret the environment does not give
+        is the one kept in the local dir (made and kept there on first use), not a new one."""
         env = os.environ if environ is None else environ
-        return cls(
+        given_secret = env.get("STRIPE_WEBHOOK_SECRET")
+        config = cls(
             port=_port(env.get("PORT")),
             local_dir=Path(env["COGNITION_LOCAL_DIR"])
             if env.get("COGNITION_LOCAL_DIR")
-            else ROOT / ".cognitionos",
+            else ROOT / LOCAL_DIR_NAME,
             schedules=_on_off("COGNITION_SCHEDULES", env.get("COGNITION_SCHEDULES", "on")),
-            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{random_alnum(32)}",
+            webhook_secret=given_secret or new_webhook_secret(),
             admin_key=_admin_key(env.get("COGNITION_ADMIN_API_KEY")),
             stripe_api_key=env.get("STRIPE_API_KEY") or STRIPE_API_KEY_UNSET,
             email_sender=_email_sender(env.get("COGNITION_EMAIL_SENDER")),
@@ -104,6 +115,16 @@ class LocalConfig:
                 env.get("COGNITION_LOCAL_RETRY_DELAY_S", str(DEFAULT_RETRY_DELAY_S)),
             ),
             function_env=_function_env(env),
+        )
+        if not keep_credentials or (given_secret and config.admin_key):
+            return config
+        from infra.local.credentials import kept_credentials
+
+        kept = kept_credentials(config.local_dir)  # only once every setting is known good
+        return replace(
+            config,
+            webhook_secret=given_secret or kept.webhook_secret,
+            admin_key=config.admin_key or kept.admin_key,
         )
 
     @property

@@ -24,6 +24,7 @@ from infra.local.config import (
     LocalConfig,
     TopologyModule,
 )
+from infra.local.credentials import credentials_path, write_owner_only
 from infra.local.functions import local_name, worker_specs
 from infra.local.http_server import ApiGateway, LocalHttpServer
 from infra.local.lambda_api import LambdaApi
@@ -171,11 +172,21 @@ class LocalRunner:
 
 
 def write_local_json(config: LocalConfig, info: dict[str, str]) -> None:
-    """Atomically, so that a script waiting for the file never reads half of it."""
-    config.local_dir.mkdir(parents=True, exist_ok=True)
-    partial = config.local_json.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(partial, config.local_json)
+    """Whole, so that a script waiting for the file never reads half of it; owner-only, as
+    it holds the admin key."""
+    write_owner_only(config.local_json, json.dumps(info, indent=2) + "\n", replace=True)
+
+
+def banner(config: LocalConfig, info: dict[str, str]) -> str:
+    """What the runner says once it is up: where, how to stop, and what outlives a stop."""
+    return (
+        f"CognitionOS is running at {info['api_url']} - Ctrl-C stops it. These facts are in "
+        f"{config.local_json} until it stops.\n"
+        "Data is not kept: every start begins with empty tables, queues and buckets (moto "
+        "holds them in memory). The admin key and the webhook secret are kept across "
+        f"restarts in {credentials_path(config.local_dir)} (COGNITION_ADMIN_API_KEY and "
+        "STRIPE_WEBHOOK_SECRET, when set, are used instead)."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     try:
-        config = LocalConfig.from_env()
+        config = LocalConfig.from_env(keep_credentials=True)
         topology = cast(TopologyModule, importlib.import_module(args.topology))
     except (ConfigError, ImportError) as exc:
         print(f"infra.local: {exc}", file=sys.stderr)
@@ -224,15 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("the local runner failed to start")
         runner.stop()
         return 1
-    write_local_json(config, info)
     print(json.dumps(info), flush=True)
-    print(
-        f"CognitionOS is running at {info['api_url']} - Ctrl-C stops it. "
-        f"These facts are in {config.local_json}",
-        flush=True,
-    )
+    print(banner(config, info), flush=True)
+    write_local_json(config, info)  # last: once it exists, everything is up and said
     while not stopping.wait(0.5):
         pass
+    config.local_json.unlink(missing_ok=True)  # its URLs stop answering now
     runner.stop()
     log.info("stopped")
     # Interpreter teardown would garbage-collect moto's and botocore's object graphs for a

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import CopyOptions, FileSystem, IgnoreMode
 from infra_synth import Synth, refs, render
 
 from infra import topology
-from infra.constructs.functions import context_excludes
+from infra.constructs.function_code import VendoredFileMissing, stage_context
 from infra.constructs.layers import RUNTIME, PipWheelsBundler
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -128,27 +127,73 @@ def test_a_function_ships_only_its_bounded_context(synth: Synth, fn: topology.Fu
     assert not [p for p in staged.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
 
 
-def test_the_exclusions_keep_one_context_without_bytecode(tmp_path: Path) -> None:
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+def staged_files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}
+
+
+def test_staging_keeps_one_context_without_bytecode(tmp_path: Path) -> None:
     source = tmp_path / "functions"
-    for path in (
-        "billing/handlers/api.py",
-        "billing/__pycache__/x.cpython-312.pyc",
-        "billing/logic/stale.pyc",
-        "other/handlers/api.py",
-        "other/billing/x.py",
-        "conftest.py",
-    ):
-        (source / path).parent.mkdir(parents=True, exist_ok=True)
-        (source / path).write_text("")
-    target = tmp_path / "out"
-    target.mkdir()
-    FileSystem.copy_directory(
-        str(source),
-        str(target),
-        CopyOptions(exclude=context_excludes("billing"), ignore_mode=IgnoreMode.GLOB),
+    write_files(
+        source,
+        {
+            "billing/handlers/api.py": "handler",
+            "billing/__pycache__/x.cpython-312.pyc": "",
+            "billing/logic/stale.pyc": "",
+            "other/handlers/api.py": "",
+            "other/billing/x.py": "",
+            "conftest.py": "",
+        },
     )
-    copied = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-    assert copied == ["billing/handlers/api.py"]
+    into = tmp_path / "staged"
+    write_files(into, {"billing/removed.py": "from an earlier synth"})
+    stage_context("billing", into, functions_dir=source, node_modules=tmp_path / "nowhere")
+    assert staged_files(into) == {"billing/handlers/api.py": "handler"}
+
+
+def test_staging_ships_vendored_files_from_node_modules_not_the_copy_in_functions(
+    tmp_path: Path,
+) -> None:
+    source, node_modules = tmp_path / "functions", tmp_path / "node_modules"
+    write_files(
+        source,
+        {
+            "revenue/dashboard/loader.py": "loader",
+            # What an old `make dashboard-assets` left: neither file may ship.
+            "revenue/dashboard/vendor/chart.umd.min.js": "stale copy",
+            "revenue/dashboard/vendor/chart.umd.js": "stale extra",
+        },
+    )
+    write_files(node_modules, {"chart.js/dist/chart.umd.min.js": "pinned Chart.js"})
+    into = tmp_path / "staged"
+    stage_context("revenue", into, functions_dir=source, node_modules=node_modules)
+    assert staged_files(into) == {
+        "revenue/dashboard/loader.py": "loader",
+        "revenue/dashboard/vendor/chart.umd.min.js": "pinned Chart.js",
+    }
+
+
+def test_staging_without_npm_ci_stops_synth_naming_the_fix(tmp_path: Path) -> None:
+    source = tmp_path / "functions"
+    write_files(source, {"revenue/dashboard/loader.py": ""})
+    with pytest.raises(VendoredFileMissing) as raised:
+        stage_context(
+            "revenue", tmp_path / "staged", functions_dir=source, node_modules=tmp_path / "nm"
+        )
+    message = str(raised.value)
+    assert "chart.js/dist/chart.umd.min.js is missing" in message
+    assert "Run `npm ci`" in message
+    assert not (tmp_path / "staged").exists()
+
+
+def test_staging_refuses_a_context_without_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no bounded context functions/nope/"):
+        stage_context("nope", tmp_path / "staged", functions_dir=tmp_path)
 
 
 def test_the_dependency_layer_is_built_from_lambda_wheels(

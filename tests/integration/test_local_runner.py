@@ -15,6 +15,7 @@ import itertools
 import json
 import re
 import signal
+import stat
 import threading
 import time
 import uuid
@@ -294,6 +295,96 @@ def test_generates_secrets_and_an_admin_key_when_not_given(tmp_path: Path) -> No
         assert item["Item"]["scopes"] == {"L": [{"S": "admin"}]}
     finally:
         assert runner.stop() == 0, runner.log()
+
+
+def admin_key_hash(runner: RunnerProcess, key: str) -> tuple[str, str]:
+    """The stored hash of ``key`` and the hash the runner's pepper gives its secret."""
+    key_id, secret = key[len("cos_") :].split("_", 1)
+    pepper = runner.client("secretsmanager").get_secret_value(SecretId="cognitionos/api-key-pepper")
+    item = runner.client("dynamodb").get_item(
+        TableName="cognitionos-api-keys", Key={"key_id": {"S": key_id}}, ConsistentRead=True
+    )["Item"]
+    expected = hmac.new(pepper["SecretString"].encode(), secret.encode(), hashlib.sha256)
+    return item["secret_hash"]["S"], expected.hexdigest()
+
+
+def test_a_restart_keeps_the_admin_key_and_webhook_secret_but_no_data(tmp_path: Path) -> None:
+    kept = tmp_path / "local" / "credentials.json"
+    local_json = tmp_path / "local" / "local.json"
+    marker = {"pk": {"S": "restart"}, "sk": {"S": "written by the first run"}}
+
+    first = RunnerProcess(tmp_path, clean_env(COGNITION_SCHEDULES="off"), TEST_TOPOLOGY)
+    try:
+        made = first.wait_ready()
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert stat.S_IMODE(local_json.stat().st_mode) == 0o600  # it holds the key too
+        assert json.loads(kept.read_text()) == {
+            "admin_api_key": made["admin_api_key"],
+            "stripe_webhook_secret": made["stripe_webhook_secret"],
+        }
+        first.client("dynamodb").put_item(TableName="cognitionos-observations", Item=marker)
+    finally:
+        assert first.stop() == 0, first.log()
+    assert not local_json.exists()
+
+    overridden = RunnerProcess(
+        tmp_path,
+        clean_env(
+            COGNITION_SCHEDULES="off",
+            COGNITION_ADMIN_API_KEY=ADMIN_KEY,
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        ),
+        TEST_TOPOLOGY,
+    )
+    try:
+        info = overridden.wait_ready()
+        assert (info["admin_api_key"], info["stripe_webhook_secret"]) == (ADMIN_KEY, WEBHOOK_SECRET)
+    finally:
+        assert overridden.stop() == 0, overridden.log()
+    assert json.loads(kept.read_text())["admin_api_key"] == made["admin_api_key"]  # untouched
+
+    again = RunnerProcess(tmp_path, clean_env(COGNITION_SCHEDULES="off"), TEST_TOPOLOGY)
+    try:
+        info = again.wait_ready()
+        assert info["admin_api_key"] == made["admin_api_key"]
+        assert info["stripe_webhook_secret"] == made["stripe_webhook_secret"]
+        stored, expected = admin_key_hash(again, info["admin_api_key"])
+        assert stored == expected  # the kept key authenticates against the new store
+        webhook = again.client("secretsmanager").get_secret_value(
+            SecretId="cognitionos/stripe-webhook"
+        )
+        assert webhook["SecretString"] == made["stripe_webhook_secret"]
+        got = again.client("dynamodb").get_item(
+            TableName="cognitionos-observations",
+            Key=marker,
+            ConsistentRead=True,
+        )
+        assert "Item" not in got  # the tables start empty, as the banner says
+    finally:
+        assert again.stop() == 0, again.log()
+
+
+def test_unusable_kept_credentials_stop_the_runner_naming_the_file(tmp_path: Path) -> None:
+    kept = tmp_path / "local" / "credentials.json"
+    kept.parent.mkdir()
+    kept.write_text('{"admin_api_key": "cos_not-a-key", "stripe_webhook_secret": "whsec_x"}')
+    runner = RunnerProcess(tmp_path, clean_env(), TEST_TOPOLOGY)
+    assert runner.process.wait(timeout=30) == 2
+    runner.stop()
+    assert f"infra.local: {kept} is not as the runner wrote it: delete it" in runner.log()
+
+
+def test_the_banner_says_what_a_restart_keeps_and_what_it_loses(runner: RunnerProcess) -> None:
+    log = runner.log()
+    assert f"These facts are in {runner.local_dir / 'local.json'} until it stops." in log
+    assert (
+        "Data is not kept: every start begins with empty tables, queues and buckets "
+        "(moto holds them in memory)."
+    ) in log
+    assert (
+        "The admin key and the webhook secret are kept across restarts in "
+        f"{runner.local_dir / 'credentials.json'}"
+    ) in log
 
 
 @pytest.mark.parametrize(
@@ -933,6 +1024,7 @@ def test_the_real_topology_starts_and_stops_cleanly(tmp_path: Path, sig: signal.
     started = time.monotonic()
     assert runner.stop(sig) == 0, runner.log()
     assert time.monotonic() - started < 10
+    assert not (runner.local_dir / "local.json").exists()  # its URLs no longer answer
     wait_for(lambda: not [pid for pid in children if alive(pid)], timeout_s=5)
 
 

@@ -27,7 +27,8 @@ def _read(relative: str, directory: Path) -> Asset:
         if relative == CHART_LIBRARY:
             raise DashboardAssetMissing(
                 f"{path} is missing: the chart library is copied there from node_modules by "
-                "`make dashboard-assets` (a step of `make run`, `make test` and `make synth`)"
+                "`make dashboard-assets` (a step of `make run` and `make test`; synth puts it "
+                "in the deployed asset itself)"
             ) from None
         raise DashboardAssetMissing(f"{path} is missing from the dashboard package") from None
 

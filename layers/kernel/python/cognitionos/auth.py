@@ -67,6 +67,11 @@ def hash_secret(pepper: str, secret: str) -> str:
     return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
+def new_api_key() -> str:
+    """A fresh key in the only format there is: ``cos_<16 hex>_<43 URL-safe characters>``."""
+    return f"{KEY_PREFIX}{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+
+
 def parse_api_key(raw: str) -> tuple[str, str]:
     """``(key id, secret)`` of a well-formed key, else Unauthorized."""
     match = _KEY_PATTERN.match(raw)
@@ -116,11 +121,8 @@ class ApiKeyStore:
     ) -> tuple[IssuedKey, dict[str, Any]]:
         """Store a new key (or a given ``raw_key``, for bootstrapping) and return it once."""
         granted = validate_grant(scopes, tenant_id)
-        if raw_key is None:
-            key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-            raw_key = f"{KEY_PREFIX}{key_id}_{secret}"
-        else:
-            key_id, secret = parse_api_key(raw_key)
+        raw_key = new_api_key() if raw_key is None else raw_key
+        key_id, secret = parse_api_key(raw_key)
         item: dict[str, Any] = {
             "key_id": key_id,
             "name": name,
