@@ -3,15 +3,16 @@ and secrets.
 
 Plain data, no AWS code: the CDK stack (``infra/stack.py``) and the local runner
 (``infra/local``) both loop over it, so what runs on a laptop is what deploys. A
-permission exists because a line here names the resource; environment variables
-are derived from the same lines (``Function.resource_env``).
+permission exists because a line here names the resource, and for a table or a bucket the
+action too (``TableAccess``, ``BucketAccess``); environment variables are derived from the
+same lines (``Function.resource_env``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from infra import setting_checks
 
@@ -48,21 +49,70 @@ class Table:
         return _env_name(self.name, "TABLE")
 
 
-@dataclass(frozen=True)
-class IndexRead:
-    """``dynamodb:Query`` on one global secondary index of a table, and nothing else of it.
+# The DynamoDB actions a function may be allowed on a table, one by one. A transaction
+# (TransactWriteItems) is no action of its own: IAM checks each item's action (a Put is
+# PutItem, an Update UpdateItem, a Delete DeleteItem, a ConditionCheck ConditionCheckItem).
+TableAction = Literal[
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
+TABLE_ACTIONS: frozenset[str] = frozenset(get_args(TableAction))
+# Actions that change items: a function allowed one of them writes the table.
+WRITE_ACTIONS: frozenset[str] = frozenset(
+    {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+)
 
-    For a feed another context publishes through its own table's index: the reader may
-    query that index only (not the table, not its other indexes). It still gets the
-    table's name (``<TABLE>_TABLE``), which DynamoDB needs to address the index.
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Exactly these actions on the items of one table, and ``dynamodb:Query`` on exactly
+    the named global secondary indexes of it; nothing else of the table.
+
+    ``TableAccess(BILLING_TABLE, ("dynamodb:PutItem",))`` may put items and do nothing else;
+    ``TableAccess(BILLING_TABLE, indexes=("mrr-feed",))`` may only query that one index (a
+    feed another context publishes through its table). Either way the function gets the
+    table's name (``<TABLE>_TABLE``), which DynamoDB needs to address an index too.
     """
 
     table: Table
-    index: str
+    actions: tuple[TableAction, ...] = ()
+    indexes: tuple[str, ...] = ()  # queried, each by name
 
     def __post_init__(self) -> None:
-        if self.index not in {index.name for index in self.table.indexes}:
-            raise ValueError(f"table {self.table.name} has no index {self.index!r}")
+        if not self.actions and not self.indexes:
+            raise ValueError(f"access to table {self.table.name} names no action and no index")
+        unknown = sorted(set(self.actions) - TABLE_ACTIONS)
+        if unknown:
+            raise ValueError(f"access to table {self.table.name}: unknown actions {unknown}")
+        if len(set(self.actions)) != len(self.actions) or len(set(self.indexes)) != len(
+            self.indexes
+        ):
+            raise ValueError(f"access to table {self.table.name} names an action or index twice")
+        names = {index.name for index in self.table.indexes}
+        for index in self.indexes:
+            if index not in names:
+                raise ValueError(f"table {self.table.name} has no index {index!r}")
+
+    @property
+    def writes(self) -> bool:
+        return bool(WRITE_ACTIONS & set(self.actions))
+
+    def merged(self, other: TableAccess) -> TableAccess:
+        """Both accesses to the same table as one: every action and index of either."""
+        if other.table != self.table:
+            raise ValueError(f"cannot merge access to {self.table.name} and {other.table.name}")
+        return TableAccess(
+            self.table,
+            tuple(dict.fromkeys(self.actions + other.actions)),
+            tuple(dict.fromkeys(self.indexes + other.indexes)),
+        )
 
 
 @dataclass(frozen=True)
@@ -231,8 +281,8 @@ class Function:
     routes: tuple[Route, ...] = ()
     consumes: Queue | None = None
     sends_to: tuple[Queue, ...] = ()
-    reads: tuple[Table, ...] = ()
-    writes: tuple[Table, ...] = ()
+    # DynamoDB: one entry per table, each naming its actions and queried indexes.
+    tables: tuple[TableAccess, ...] = ()
     secrets: tuple[Secret, ...] = ()
     job: str | None = None
     schedule: Schedule | None = None
@@ -240,9 +290,13 @@ class Function:
     pii: PersonalData = "none"
     pii_lookups: bool = False  # finds subjects by a blind index: reads the blind-index key
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
-    index_reads: tuple[IndexRead, ...] = ()  # queries one index of a table, nothing else of it
     settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
     buckets: tuple[BucketAccess, ...] = ()  # object actions on S3 buckets
+
+    def __post_init__(self) -> None:
+        named = [access.table.name for access in self.tables]
+        if len(set(named)) != len(named):
+            raise ValueError(f"{self.name} declares access to one table twice: merge the lines")
 
     @property
     def context(self) -> str:
@@ -250,16 +304,15 @@ class Function:
         return self.handler.split(".", 1)[0]
 
     @property
-    def table_reads(self) -> tuple[Table, ...]:
-        """Tables read: the declared ones, plus the subject keys for personal data."""
-        extra = (SUBJECT_KEYS_TABLE,) if self.pii != "none" else ()
-        return tuple(dict.fromkeys(self.reads + extra))
-
-    @property
-    def table_writes(self) -> tuple[Table, ...]:
-        """Tables written: the declared ones, plus the subject keys for a ``pii="write"``."""
-        extra = (SUBJECT_KEYS_TABLE,) if self.pii == "write" else ()
-        return tuple(dict.fromkeys(self.writes + extra))
+    def all_tables(self) -> tuple[TableAccess, ...]:
+        """Table access: the declared, plus the subject keys for personal data (a reader
+        reads a subject's wrapped key; a writer also puts a new one, or a tombstone)."""
+        found = {access.table.name: access for access in self.tables}
+        if self.pii != "none":
+            keys = SUBJECT_KEY_WRITES if self.pii == "write" else SUBJECT_KEY_READS
+            name = SUBJECT_KEYS_TABLE.name
+            found[name] = found[name].merged(keys) if name in found else keys
+        return tuple(found.values())
 
     @property
     def all_secrets(self) -> tuple[Secret, ...]:
@@ -272,17 +325,11 @@ class Function:
         """KMS keys the function calls directly: writers wrap and unwrap, readers unwrap."""
         return (PII_KEY,) if self.pii != "none" else ()
 
-    @property
-    def tables(self) -> tuple[Table, ...]:
-        return tuple(dict.fromkeys(self.table_reads + self.table_writes))
-
     def resource_env(self) -> dict[str, Resource]:
         """Environment variable -> the resource whose name/URL/ARN it carries."""
         env: dict[str, Resource] = {}
-        for table in self.tables:
-            env[table.env_var] = table
-        for index_read in self.index_reads:
-            env[index_read.table.env_var] = index_read.table
+        for table_access in self.all_tables:
+            env[table_access.table.env_var] = table_access.table
         for queue in self.sends_to:
             env[queue.env_var] = queue
         for secret in self.all_secrets:
@@ -331,9 +378,19 @@ USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attrib
 REVENUE_TABLE = Table("revenue")
 TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE, REVENUE_TABLE)
 
+# What personal data needs of the subject keys (cognitionos.crypto.SubjectKeyring): a
+# reader gets a subject's wrapped key (one consistent GetItem); a writer also puts the key
+# it creates (conditional PutItem), or the tombstone that erases the subject.
+SUBJECT_KEY_READS = TableAccess(SUBJECT_KEYS_TABLE, ("dynamodb:GetItem",))
+SUBJECT_KEY_WRITES = TableAccess(SUBJECT_KEYS_TABLE, ("dynamodb:GetItem", "dynamodb:PutItem"))
+
 # Billing's MRR change feed (cognitionos.mrr_feed): a sparse index holding only MRR change
 # records, by write time. Revenue reads billing through this and nothing else.
-MRR_CHANGE_FEED = IndexRead(BILLING_TABLE, "mrr-feed")
+MRR_CHANGE_FEED = TableAccess(BILLING_TABLE, indexes=("mrr-feed",))
+
+# cognitionos.usage.record_usage: one conditional put (the old record comes back with a
+# failed condition, so no read); a caller also declares sends_to=(USAGE_REPORTS,).
+USAGE_RECORDING = TableAccess(USAGE_TABLE, ("dynamodb:PutItem",))
 
 # --- keys ---------------------------------------------------------------------------------
 
@@ -452,8 +509,9 @@ DUNNING_EMAILS = (
 )
 EMAIL_TEMPLATES = DUNNING_EMAILS
 
-# Every /v1 function checks API keys itself (kernel auth): it reads the key table and pepper.
-API_KEY_AUTH_TABLES = (API_KEYS_TABLE,)
+# Every /v1 function checks API keys itself (kernel auth): one consistent GetItem of the
+# key's item, and the pepper.
+API_KEY_AUTH = TableAccess(API_KEYS_TABLE, ("dynamodb:GetItem",))
 API_KEY_AUTH_SECRETS = (API_KEY_PEPPER,)
 
 # --- functions ----------------------------------------------------------------------------
@@ -464,7 +522,8 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="billing.handlers.ingest_webhook.lambda_handler",
         description="Verifies Stripe webhooks, logs each event once and queues it",
         routes=(Route("POST", "/webhooks/stripe", auth="stripe_signature"),),
-        writes=(BILLING_TABLE,),  # one conditional put; the old item comes back on conflict
+        # The event log: one conditional put; the old item comes back on conflict.
+        tables=(TableAccess(BILLING_TABLE, ("dynamodb:PutItem",)),),
         sends_to=(BILLING_EVENTS,),
         buckets=(BucketAccess(EVENT_BODIES, ("s3:PutObject",)),),  # a body too large to queue
         secrets=(STRIPE_WEBHOOK_SECRET,),
@@ -477,8 +536,26 @@ FUNCTIONS: tuple[Function, ...] = (
         consumes=BILLING_EVENTS,
         # A customer whose discount waited for a coupon is derived again in its own group.
         sends_to=(BILLING_EVENTS,),
-        reads=(BILLING_TABLE,),
-        writes=(BILLING_TABLE,),
+        tables=(
+            TableAccess(
+                BILLING_TABLE,
+                (
+                    # an object's stored version, the event's status, a dunning case, an email
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",  # the coupons a customer's discounts name
+                    "dynamodb:Query",  # a customer's history; the customers awaiting a coupon
+                    # The event's transaction (dal/billing_state.py): versions, state, tie,
+                    # records and coupon markers put, its status updated, markers deleted,
+                    # and the coupons still unknown checked. Alone: a coupon read from
+                    # Stripe and a dunning case put, a status updated.
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:ConditionCheckItem",
+                ),
+                indexes=("gsi2",),  # a subscription's dunning cases, closed when it ends
+            ),
+        ),
         # A claim check's body, deleted once its event is applied.
         buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
         secrets=(STRIPE_API_KEY,),  # optional: re-fetch a tied object, a coupon, an email
@@ -497,7 +574,20 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/v1/billing/subscriptions/{subscription_id}"),
             Route("GET", "/v1/billing/dunning"),
         ),
-        reads=(BILLING_TABLE, *API_KEY_AUTH_TABLES),
+        tables=(
+            TableAccess(
+                BILLING_TABLE,
+                (
+                    "dynamodb:GetItem",  # an event, a customer, a subscription
+                    "dynamodb:BatchGetItem",  # the coupons of a customer's discounts
+                    "dynamodb:Query",  # a customer's history
+                ),
+                # gsi1: events by status, dunning cases; gsi2: all events; gsi3: a
+                # customer's subscriptions, events and dunning cases.
+                indexes=("gsi1", "gsi2", "gsi3"),
+            ),
+            API_KEY_AUTH,
+        ),
         secrets=API_KEY_AUTH_SECRETS,
         pii="read",  # shows customers' email and name
     ),
@@ -507,8 +597,18 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Catches up on Stripe events whose delivery failed",
         job="billing-reconcile",
         schedule=Schedule("rate(1 hour)"),
-        reads=(BILLING_TABLE,),
-        writes=(BILLING_TABLE,),
+        tables=(
+            TableAccess(
+                BILLING_TABLE,
+                (
+                    "dynamodb:GetItem",  # the sweep and comparison cursors
+                    "dynamodb:Scan",  # nightly: every stored subscription (no index has them)
+                    "dynamodb:PutItem",  # an event logged as the webhook logs it; a repair
+                    "dynamodb:UpdateItem",  # a cursor advanced
+                ),
+                indexes=("gsi2",),  # the newest events' API version
+            ),
+        ),
         sends_to=(BILLING_EVENTS,),
         buckets=(BucketAccess(EVENT_BODIES, ("s3:PutObject",)),),  # as billing-ingest
         secrets=(STRIPE_API_KEY,),
@@ -519,8 +619,8 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="billing.handlers.report_usage.lambda_handler",
         description="Reports recorded usage to Stripe Billing Meter events, once each",
         consumes=USAGE_REPORTS,
-        reads=(USAGE_TABLE,),
-        writes=(USAGE_TABLE,),  # marks a record reported, conditionally
+        # The record (consistent read), then marked reported with a conditional update.
+        tables=(TableAccess(USAGE_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem")),),
         secrets=(STRIPE_API_KEY,),
         timeout_s=30,
     ),
@@ -530,8 +630,14 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Dunning: payment reminders before each retry and a final notice",
         job="dunning",
         schedule=Schedule("rate(1 hour)"),
-        reads=(BILLING_TABLE,),
-        writes=(BILLING_TABLE,),
+        tables=(
+            TableAccess(
+                BILLING_TABLE,
+                # A case read and put back on its revision; a customer's encrypted email.
+                ("dynamodb:GetItem", "dynamodb:PutItem"),
+                indexes=("gsi1",),  # the open cases
+            ),
+        ),
         secrets=(STRIPE_API_KEY,),  # a customer's email when billing has none stored yet
         emails=DUNNING_EMAILS,
         pii="read",  # customers' encrypted emails
@@ -550,8 +656,17 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("DELETE", "/v1/api-keys/{key_id}"),
             Route("POST", "/v1/admin/jobs/{job}"),
         ),
-        reads=(API_KEYS_TABLE,),
-        writes=(API_KEYS_TABLE,),
+        tables=(
+            TableAccess(
+                API_KEYS_TABLE,
+                (
+                    "dynamodb:GetItem",  # a caller's key (API_KEY_AUTH), a revoked key's view
+                    "dynamodb:Scan",  # listing keys pages through their small table
+                    "dynamodb:PutItem",  # a new key, conditionally
+                    "dynamodb:UpdateItem",  # a key revoked
+                ),
+            ),
+        ),
         secrets=(API_KEY_PEPPER,),
         invokes=("billing-reconcile", "dunning", "revenue-rollup"),
         timeout_s=29,
@@ -562,9 +677,21 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Rolls billing's MRR changes up into customer timelines and month totals",
         job="revenue-rollup",
         schedule=Schedule("rate(1 hour)"),
-        index_reads=(MRR_CHANGE_FEED,),
-        reads=(REVENUE_TABLE,),
-        writes=(REVENUE_TABLE,),
+        tables=(
+            MRR_CHANGE_FEED,
+            TableAccess(
+                REVENUE_TABLE,
+                (
+                    "dynamodb:GetItem",  # the rollup state
+                    "dynamodb:BatchGetItem",  # customers' records, years of month totals
+                    "dynamodb:Query",  # the stored years, on a full recompute
+                    "dynamodb:PutItem",  # a commit's customers and years (a transaction); a year
+                    "dynamodb:UpdateItem",  # the lease, the state
+                    "dynamodb:DeleteItem",  # a year with no months left
+                    "dynamodb:BatchWriteItem",  # every customer, on a full recompute
+                ),
+            ),
+        ),
         settings=(FX_RATES, REPORTING_CURRENCY),
         memory_mb=1024,
         timeout_s=900,
@@ -581,7 +708,11 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/v1/revenue/forecast"),
             Route("GET", "/dashboard", auth="none"),  # the page asks for a key, then calls /v1
         ),
-        reads=(REVENUE_TABLE, *API_KEY_AUTH_TABLES),
+        tables=(
+            # The rollup state, then the years of month totals asked for.
+            TableAccess(REVENUE_TABLE, ("dynamodb:GetItem", "dynamodb:BatchGetItem")),
+            API_KEY_AUTH,
+        ),
         secrets=API_KEY_AUTH_SECRETS,
         settings=(FX_RATES, REPORTING_CURRENCY),  # an empty store's figures still name a currency
         memory_mb=512,  # the page inlines a ~200 KB chart library

@@ -3,7 +3,7 @@ and errors of scheduled jobs."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
@@ -11,7 +11,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
+
+
+def alarm_name(scope: IConstruct, alarm_id: str) -> str:
+    """``<stack name>-<alarm id>``: every alarm of the stack shares the stack's prefix."""
+    return f"{Stack.of(scope).stack_name}-{alarm_id}"
+
+
+def stack_alarm_arns(scope: IConstruct) -> str:
+    """An ARN pattern matching this stack's alarms and no other (the key policy's
+    aws:SourceArn for CloudWatch publishing to the encrypted topic)."""
+    name = alarm_name(scope, "*")
+    return f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{name}"
 
 
 class Alarms(Construct):
@@ -57,6 +69,7 @@ class Alarms(Construct):
         alarm = cloudwatch.Alarm(
             self,
             alarm_id,
+            alarm_name=alarm_name(self, alarm_id),  # the key policy names the stack's alarms
             alarm_description=description,
             metric=metric,
             threshold=1,

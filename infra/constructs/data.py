@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import topology
+from infra.constructs.alarms import stack_alarm_arns
 from infra.constructs.naming import pascal
 
 
@@ -44,8 +45,12 @@ class Data(Construct):
         )
 
     def _allow_service_principals(self) -> None:
+        account = Aws.ACCOUNT_ID
         # CloudWatch Logs encrypts log groups with the key itself (not via the caller's role),
-        # so the key policy must admit it, scoped to this account's log groups.
+        # so the key policy must admit it: only for log groups of this account and region,
+        # which Logs names in the encryption context of every call (and KMS binds the data
+        # to it). aws:SourceAccount is checked too when Logs sends it; the encryption context
+        # is what Logs documents for its key policy, so a call without the key is not refused.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogs",
@@ -61,20 +66,27 @@ class Data(Construct):
                 conditions={
                     "ArnLike": {
                         "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{account}:log-group:*"
                         )
-                    }
+                    },
+                    "StringEqualsIfExists": {"aws:SourceAccount": account},
                 },
             )
         )
         # CloudWatch alarms publish to the KMS-encrypted alarm topic; without this the
-        # notification is silently dropped.
+        # notification is silently dropped. Only on behalf of this stack's own alarms
+        # (aws:SourceArn) in this account (aws:SourceAccount): no other alarm, and no other
+        # account's CloudWatch, can have the key used (the confused deputy).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToEncryptedTopic",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": stack_alarm_arns(self)},
+                },
             )
         )
 

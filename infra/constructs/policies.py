@@ -22,32 +22,21 @@ from infra import topology
 from infra.constructs.email import Email
 from infra.constructs.naming import pascal
 
-READ_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",  # listing API keys pages through their small table
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-)
-WRITE_ACTIONS = (
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-)
-# A declared IndexRead: queries of that one index, no other read of its table.
+# Table actions are declared one by one in the topology (``TableAccess``); a declared index
+# is queried, and nothing else.
 INDEX_QUERY_ACTIONS = ("dynamodb:Query",)
-SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueAttributes")
-CONSUME_ACTIONS = (
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueAttributes",
-)
+# A producer sends by queue URL: no GetQueueUrl, no GetQueueAttributes.
+SEND_ACTIONS = ("sqs:SendMessage",)
+# What Lambda's SQS event source mapping calls with the function's role (the actions of
+# AWSLambdaSQSQueueExecutionRole): a failed record of a partial batch response is simply
+# not deleted, so no ChangeMessageVisibility.
+CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
-# DynamoDB, SQS, Secrets Manager and S3 use the stack key on the caller's behalf.
-KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+# DynamoDB, SQS, Secrets Manager and S3 use the stack key on the caller's behalf: every
+# function that touches one of them decrypts; one that also produces encrypted data (sends
+# a message, puts an object, writes items) generates data keys too.
+KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
+KMS_PRODUCE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # Functions call a topology Key directly: writers create (and unwrap) data keys, readers
 # only unwrap them. Always with an encryption context naming the subject, and nothing else.
 KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -80,16 +69,36 @@ def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.Po
     return iam.PolicyStatement(sid=sid, actions=list(actions), resources=list(resources))
 
 
-def _table_arns(table: topology.Table, resources: Resources) -> list[str]:
-    # Each declared index by name rather than "<table>/index/*": no wildcard to justify.
-    arn = resources.tables[table.name].table_arn
-    return [arn, *(f"{arn}/index/{index.name}" for index in table.indexes)]
-
-
 def touches_encrypted_resources(fn: topology.Function) -> bool:
-    return bool(
-        fn.tables or fn.index_reads or fn.sends_to or fn.consumes or fn.all_secrets or fn.buckets
-    )
+    return bool(fn.all_tables or fn.sends_to or fn.consumes or fn.all_secrets or fn.buckets)
+
+
+def produces_encrypted_data(fn: topology.Function) -> bool:
+    """Sends a message, puts an object or writes items: each encrypted with the stack key."""
+    puts = any("s3:PutObject" in access.actions for access in fn.buckets)
+    return bool(fn.sends_to) or puts or any(access.writes for access in fn.all_tables)
+
+
+def stack_key_actions(fn: topology.Function) -> tuple[str, ...]:
+    if not touches_encrypted_resources(fn):
+        return ()
+    return KMS_PRODUCE_ACTIONS if produces_encrypted_data(fn) else KMS_DECRYPT_ACTIONS
+
+
+def table_statements(
+    access: topology.TableAccess, resources: Resources
+) -> list[iam.PolicyStatement]:
+    """The declared actions on the table's items; Query on each declared index, by name
+    (not "<table>/index/*": no wildcard to justify, and no index it did not ask for)."""
+    arn = resources.tables[access.table.name].table_arn
+    name = pascal(access.table.name)
+    found = []
+    if access.actions:
+        found.append(_allow(f"{name}Table", access.actions, [arn]))
+    if access.indexes:
+        indexes = [f"{arn}/index/{index}" for index in access.indexes]
+        found.append(_allow(f"Query{name}Indexes", INDEX_QUERY_ACTIONS, indexes))
+    return found
 
 
 def object_arns(access: topology.BucketAccess, resources: Resources) -> str:
@@ -109,19 +118,8 @@ def statements(
 ) -> list[iam.PolicyStatement]:
     """The statements ``fn`` needs, in a stable order; invocations are added by ``invoke``."""
     found = [_allow("WriteOwnLogs", LOG_ACTIONS, [log_group.log_group_arn])]
-    for table in fn.table_reads:
-        found.append(
-            _allow(f"Read{pascal(table.name)}", READ_ACTIONS, _table_arns(table, resources))
-        )
-    for table in fn.table_writes:
-        arn = resources.tables[table.name].table_arn
-        found.append(_allow(f"Write{pascal(table.name)}", WRITE_ACTIONS, [arn]))
-    for index_read in fn.index_reads:
-        table, index = index_read.table, index_read.index
-        arn = f"{resources.tables[table.name].table_arn}/index/{index}"
-        found.append(
-            _allow(f"Query{pascal(table.name)}{pascal(index)}", INDEX_QUERY_ACTIONS, [arn])
-        )
+    for table_access in fn.all_tables:
+        found.extend(table_statements(table_access, resources))
     for queue in fn.sends_to:
         arn = resources.queues[queue.name].queue_arn
         found.append(_allow(f"SendTo{pascal(queue.name)}", SEND_ACTIONS, [arn]))
@@ -136,8 +134,8 @@ def statements(
         found.append(_allow(sid, access.actions, [object_arns(access, resources)]))
     if fn.emails:
         found.append(send_email(fn, resources))
-    if touches_encrypted_resources(fn):
-        found.append(_allow("UseStackKey", KMS_ACTIONS, [resources.key.key_arn]))
+    if stack_key := stack_key_actions(fn):
+        found.append(_allow("UseStackKey", stack_key, [resources.key.key_arn]))
     found.extend(_use_key(key, fn, resources) for key in fn.keys)
     return found
 

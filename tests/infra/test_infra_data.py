@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from infra_synth import Synth, refs
+from infra_synth import Synth, refs, render
 
 from infra import topology
 
@@ -29,14 +29,57 @@ def test_the_stack_key_and_each_declared_key_rotate_and_are_retained(synth: Synt
         assert key["UpdateReplacePolicy"] == "Retain"
 
 
-def test_the_key_lets_cloudwatch_logs_and_alarms_use_it(synth: Synth) -> None:
+def test_the_key_lets_cloudwatch_logs_use_it_for_this_accounts_log_groups(
+    synth: Synth,
+) -> None:
     policy = synth.props(synth.stack.data.key)["KeyPolicy"]["Statement"]
-    sids = {s.get("Sid"): s for s in policy}
-    logs = sids["AllowCloudWatchLogs"]
-    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
-    assert sids["AllowCloudWatchAlarmsToEncryptedTopic"]["Principal"] == {
-        "Service": "cloudwatch.amazonaws.com"
+    logs = {s.get("Sid"): s for s in policy}["AllowCloudWatchLogs"]
+    assert render(logs["Principal"]["Service"]) == "logs.<AWS::Region>.amazonaws.com"
+    condition = logs["Condition"]
+    assert set(condition) == {"ArnLike", "StringEqualsIfExists"}
+    assert {k: render(v) for k, v in condition["ArnLike"].items()} == {
+        "kms:EncryptionContext:aws:logs:arn": (
+            "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*"
+        )
     }
+    assert condition["StringEqualsIfExists"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_the_key_lets_cloudwatch_publish_only_this_stacks_alarms(synth: Synth) -> None:
+    policy = synth.props(synth.stack.data.key)["KeyPolicy"]["Statement"]
+    alarms = {s.get("Sid"): s for s in policy}["AllowCloudWatchAlarmsToEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    stack = synth.stack.stack_name
+    assert alarms["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {
+            "aws:SourceArn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":cloudwatch:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        f":alarm:{stack}-*",
+                    ],
+                ]
+            }
+        },
+    }
+    # ... and every alarm of the stack is named under that prefix.
+    names = [a["Properties"]["AlarmName"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    assert names and all(name.startswith(f"{stack}-") for name in names)
+    assert len(set(names)) == len(names)
+
+
+def test_no_service_principal_may_use_the_key_without_a_condition(synth: Synth) -> None:
+    for statement in synth.props(synth.stack.data.key)["KeyPolicy"]["Statement"]:
+        if "Service" in statement["Principal"]:
+            assert statement.get("Condition"), statement.get("Sid")
 
 
 def test_every_log_group_and_topic_is_encrypted_with_the_key(synth: Synth) -> None:

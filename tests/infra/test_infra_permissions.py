@@ -6,48 +6,152 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from infra_synth import Synth, refs, render
+from infra_synth import ROOT, Synth, refs, render
+from permissions_table import action_table, actions_by_resource
 
 from infra import topology
 
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
 pytestmark = pytest.mark.xdist_group("infra")
 
-# The specification, written out here rather than imported, so the test can disagree.
-READ = {
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-}
-WRITE = {
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-}
-QUERY = {"dynamodb:Query"}  # a declared IndexRead: that index only
-SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes"}
-CONSUME = {
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueAttributes",
-}
+# The specification, written out here rather than imported, so the test can disagree: for
+# each function, every resource its role names and exactly the actions allowed on it, as
+# derived from what the function's code does (docs/SECURITY.md, "What each function may do").
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+SEND = {"sqs:SendMessage"}
+CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 SECRET = {"secretsmanager:GetSecretValue"}
-KMS = {"kms:Decrypt", "kms:GenerateDataKey"}
+DECRYPT = {"kms:Decrypt"}
+PRODUCE = {"kms:Decrypt", "kms:GenerateDataKey"}  # also encrypts: sends, puts, writes
+QUERY = {"dynamodb:Query"}
+INVOKE = {"lambda:InvokeFunction"}
+EMAIL = {"ses:SendTemplatedEmail"}
+SES_ARN = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>"
+
+
+def dynamodb(*actions: str) -> set[str]:
+    return {f"dynamodb:{action}" for action in actions}
+
+
+def dunning_emails(sender: str) -> dict[str, set[str]]:
+    identities = {f"ses identity/{sender}", f"ses identity/{sender.split('@')[1]}"}
+    templates = {f"ses template/{t.name}" for t in topology.DUNNING_EMAILS}
+    return {resource: EMAIL for resource in identities | templates}
+
+
+def specification(sender: str) -> dict[str, dict[str, set[str]]]:
+    own_logs = {"own log group": LOGS}
+    return {
+        "billing-ingest": own_logs
+        | {
+            "table billing": dynamodb("PutItem"),
+            "queue billing-events": SEND,
+            "bucket event-bodies/*": {"s3:PutObject"},
+            "secret stripe-webhook": SECRET,
+            "stack key": PRODUCE,
+        },
+        "billing-process": own_logs
+        | {
+            "table billing": dynamodb(
+                "GetItem",
+                "BatchGetItem",
+                "Query",
+                "PutItem",
+                "UpdateItem",
+                "DeleteItem",
+                "ConditionCheckItem",
+            ),
+            "table billing index gsi2": QUERY,
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue billing-events": CONSUME | SEND,
+            "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
+            "secret stripe-api-key": SECRET,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        }
+        | dunning_emails(sender),
+        "billing-api": own_logs
+        | {
+            "table billing": dynamodb("GetItem", "BatchGetItem", "Query"),
+            "table billing index gsi1": QUERY,
+            "table billing index gsi2": QUERY,
+            "table billing index gsi3": QUERY,
+            "table api-keys": dynamodb("GetItem"),
+            "table subject-keys": dynamodb("GetItem"),
+            "secret api-key-pepper": SECRET,
+            "stack key": DECRYPT,
+            "key pii": {"kms:Decrypt"},
+        },
+        "billing-reconcile": own_logs
+        | {
+            "table billing": dynamodb("GetItem", "Scan", "PutItem", "UpdateItem"),
+            "table billing index gsi2": QUERY,
+            "queue billing-events": SEND,
+            "bucket event-bodies/*": {"s3:PutObject"},
+            "secret stripe-api-key": SECRET,
+            "stack key": PRODUCE,
+        },
+        "billing-usage-report": own_logs
+        | {
+            "table usage": dynamodb("GetItem", "UpdateItem"),
+            "queue usage-reports": CONSUME,
+            "secret stripe-api-key": SECRET,
+            "stack key": PRODUCE,
+        },
+        "billing-dunning": own_logs
+        | {
+            "table billing": dynamodb("GetItem", "PutItem"),
+            "table billing index gsi1": QUERY,
+            "table subject-keys": dynamodb("GetItem"),
+            "secret stripe-api-key": SECRET,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt"},
+        }
+        | dunning_emails(sender),
+        "platform-api": own_logs
+        | {
+            "table api-keys": dynamodb("GetItem", "Scan", "PutItem", "UpdateItem"),
+            "secret api-key-pepper": SECRET,
+            "stack key": PRODUCE,
+            "function billing-reconcile": INVOKE,
+            "function billing-dunning": INVOKE,
+            "function revenue-rollup": INVOKE,
+        },
+        "revenue-rollup": own_logs
+        | {
+            "table billing index mrr-feed": QUERY,
+            "table revenue": dynamodb(
+                "GetItem",
+                "BatchGetItem",
+                "Query",
+                "PutItem",
+                "UpdateItem",
+                "DeleteItem",
+                "BatchWriteItem",
+            ),
+            "stack key": PRODUCE,
+        },
+        "revenue-api": own_logs
+        | {
+            "table revenue": dynamodb("GetItem", "BatchGetItem"),
+            "table api-keys": dynamodb("GetItem"),
+            "secret api-key-pepper": SECRET,
+            "stack key": DECRYPT,
+        },
+    }
+
+
 # Called directly on the PII key: writers create data keys, readers only unwrap them.
 PII_KEY_ACTIONS = {
     "none": set(),
     "read": {"kms:Decrypt"},
     "write": {"kms:Decrypt", "kms:GenerateDataKey"},
 }
-LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
-INVOKE = {"lambda:InvokeFunction"}
 S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-EMAIL = {"ses:SendTemplatedEmail"}
-SES_ARN = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>"
+WRITE = dynamodb("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+# Only the two functions that list a whole table scan, and no one scans an index.
+SCANNERS = {"platform-api", "billing-reconcile"}
 
 
 def statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
@@ -83,15 +187,6 @@ def granted(synth: Synth, role_id: str) -> dict[str, set[str]]:
     return dict(grants)
 
 
-def declared_reads(fn: topology.Function) -> set[topology.Table]:
-    """Declared tables, plus the subject keys for any use of personal data."""
-    return set(fn.reads) | ({topology.SUBJECT_KEYS_TABLE} if fn.pii != "none" else set())
-
-
-def declared_writes(fn: topology.Function) -> set[topology.Table]:
-    return set(fn.writes) | ({topology.SUBJECT_KEYS_TABLE} if fn.pii == "write" else set())
-
-
 def declared_secrets(fn: topology.Function) -> set[topology.Secret]:
     return set(fn.secrets) | ({topology.PII_BLIND_INDEX_KEY} if fn.pii_lookups else set())
 
@@ -101,6 +196,7 @@ def pii_key_id(synth: Synth) -> str:
 
 
 def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
+    """Action -> logical ids, as the topology entry's declarations say (the derivation)."""
     stack = synth.stack
     table = {name: synth.id(t) for name, t in stack.data.tables.items()}
     queue = {name: synth.id(q) for name, q in stack.queues.queues.items()}
@@ -113,19 +209,22 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
             grants[action] |= ids
 
     allow(LOGS, {log_group_id(synth, fn)})
-    allow(READ, {table[t.name] for t in declared_reads(fn)})
-    allow(WRITE, {table[t.name] for t in declared_writes(fn)})
-    # An index ARN is "<table ARN>/index/<name>": its one reference is the table.
-    allow(QUERY, {table[r.table.name] for r in fn.index_reads})
+    for access in fn.all_tables:
+        # An index ARN is "<table ARN>/index/<name>": its one reference is the table.
+        allow(set(access.actions), {table[access.table.name]})
+        allow(QUERY if access.indexes else set(), {table[access.table.name]})
     allow(SEND, {queue[q.name] for q in fn.sends_to})
     allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
     for access in fn.buckets:  # an object ARN is "<bucket ARN>/*": its one reference
         assert set(access.actions) <= S3_OBJECT_ACTIONS
         allow(set(access.actions), {bucket[access.bucket.name]})
-    touches = declared_reads(fn) or declared_writes(fn) or fn.index_reads or fn.buckets
-    if touches or fn.sends_to or fn.consumes or fn.secrets:
-        allow(KMS, {synth.id(stack.data.key)})
+    writes = any(a.writes for a in fn.all_tables)
+    puts = any("s3:PutObject" in a.actions for a in fn.buckets)
+    if writes or puts or fn.sends_to:
+        allow(PRODUCE, {synth.id(stack.data.key)})
+    elif fn.all_tables or fn.consumes or declared_secrets(fn) or fn.buckets:
+        allow(DECRYPT, {synth.id(stack.data.key)})
     allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})
     if fn.emails:
         sender = stack.email.sender
@@ -161,28 +260,61 @@ def test_a_function_runs_as_its_own_role(synth: Synth, fn: topology.Function) ->
     assert refs(props["Role"]) == {role_id(synth, fn)}
 
 
+def test_each_function_is_allowed_exactly_its_specified_actions_on_each_resource(
+    synth: Synth,
+) -> None:
+    spec = specification(synth.stack.email.sender)
+    assert set(spec) == {fn.name for fn in topology.FUNCTIONS}
+    for fn in topology.FUNCTIONS:
+        assert actions_by_resource(synth, fn) == spec[fn.name], fn.name
+
+
+def test_the_table_of_actions_per_function_is_written_for_review(synth: Synth) -> None:
+    table = action_table(synth)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "permissions.md").write_text(table)
+    print(table)  # shown with -s
+    for fn in topology.FUNCTIONS:
+        assert f"| {fn.name} | own log group | logs: CreateLogStream, PutLogEvents |" in table
+
+
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
-def test_reads_reach_only_the_declared_indexes(synth: Synth, fn: topology.Function) -> None:
-    arns = {
-        render(resource)
-        for statement in statements(synth, role_id(synth, fn))
-        if "dynamodb:Query" in as_list(statement["Action"])
-        for resource in as_list(statement["Resource"])
+def test_an_index_is_queried_only_when_declared_and_never_read_otherwise(
+    synth: Synth, fn: topology.Function
+) -> None:
+    declared = {
+        f"<{synth.id(synth.stack.data.tables[a.table.name])}.Arn>/index/{index}"
+        for a in fn.all_tables
+        for index in a.indexes
     }
-    want = set()
-    for table in declared_reads(fn):
-        arn = f"<{synth.id(synth.stack.data.tables[table.name])}.Arn>"
-        want |= {arn, *(f"{arn}/index/{index.name}" for index in table.indexes)}
-    for index_read in fn.index_reads:
-        arn = f"<{synth.id(synth.stack.data.tables[index_read.table.name])}.Arn>"
-        want.add(f"{arn}/index/{index_read.index}")
-    assert arns == want
+    found = set()
+    for statement in statements(synth, role_id(synth, fn)):
+        for resource in as_list(statement["Resource"]):
+            if "/index/" in render(resource):
+                assert as_list(statement["Action"]) == ["dynamodb:Query"]
+                found.add(render(resource))
+    assert found == declared
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_the_two_functions_that_list_a_table_may_scan(
+    synth: Synth, fn: topology.Function
+) -> None:
+    assert ("dynamodb:Scan" in granted(synth, role_id(synth, fn))) == (fn.name in SCANNERS)
+
+
+def test_the_internet_facing_ingest_may_only_put_event_log_items(synth: Synth) -> None:
+    fn = topology.function("billing-ingest")
+    billing = synth.id(synth.stack.data.tables["billing"])
+    dynamo = {a for a in granted(synth, role_id(synth, fn)) if a.startswith("dynamodb:")}
+    assert dynamo == {"dynamodb:PutItem"}
+    assert granted(synth, role_id(synth, fn))["dynamodb:PutItem"] == {billing}
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
 def test_only_declared_writers_can_write(synth: Synth, fn: topology.Function) -> None:
     actions = set(granted(synth, role_id(synth, fn)))
-    assert bool(actions & WRITE) == bool(declared_writes(fn))
+    assert bool(actions & WRITE) == any(a.writes for a in fn.all_tables)
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
@@ -267,22 +399,6 @@ def test_the_pii_key_policy_delegates_to_iam_and_names_no_service(synth: Synth) 
     assert render(statement["Principal"]["AWS"]).endswith(":root")
 
 
-def test_the_usage_reporter_reads_and_marks_usage_and_reads_only_the_stripe_key(
-    synth: Synth,
-) -> None:
-    fn = topology.function("billing-usage-report")
-    stack = synth.stack
-    usage = synth.id(stack.data.tables["usage"])
-    reports = synth.id(stack.queues.queues["usage-reports"])
-    stripe_key = synth.id(stack.secrets.secrets["stripe-api-key"])
-    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
-    want |= {a: {usage} for a in READ | WRITE}
-    want |= {a: {reports} for a in CONSUME}
-    want |= {a: {stripe_key} for a in SECRET}
-    want |= {a: {synth.id(stack.data.key)} for a in KMS}
-    assert granted(synth, role_id(synth, fn)) == want
-
-
 def test_the_revenue_rollup_queries_billing_only_through_its_mrr_change_index(
     synth: Synth,
 ) -> None:
@@ -293,7 +409,7 @@ def test_the_revenue_rollup_queries_billing_only_through_its_mrr_change_index(
     ]
     assert touching_billing == [
         {
-            "Sid": "QueryBillingMrrFeed",
+            "Sid": "QueryBillingIndexes",
             "Effect": "Allow",
             "Action": "dynamodb:Query",
             "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [billing, "Arn"]}, "/index/mrr-feed"]]},
@@ -301,27 +417,3 @@ def test_the_revenue_rollup_queries_billing_only_through_its_mrr_change_index(
     ]
     env = synth.props(synth.stack.functions.functions[fn.name])["Environment"]["Variables"]
     assert env["BILLING_TABLE"] == {"Ref": billing}  # the name, to address the index
-
-
-def test_the_revenue_rollup_reads_and_writes_revenue_and_nothing_else(synth: Synth) -> None:
-    fn = topology.function("revenue-rollup")
-    stack = synth.stack
-    revenue = synth.id(stack.data.tables["revenue"])
-    billing = synth.id(stack.data.tables["billing"])
-    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
-    want |= {a: {revenue} for a in READ | WRITE}
-    want["dynamodb:Query"] = {revenue, billing}  # billing: its mrr-feed index only, as proven above
-    want |= {a: {synth.id(stack.data.key)} for a in KMS}
-    assert granted(synth, role_id(synth, fn)) == want
-
-
-def test_the_revenue_api_reads_revenue_and_the_api_keys_only(synth: Synth) -> None:
-    fn = topology.function("revenue-api")
-    stack = synth.stack
-    tables = {synth.id(stack.data.tables["revenue"]), synth.id(stack.data.tables["api-keys"])}
-    pepper = synth.id(stack.secrets.secrets["api-key-pepper"])
-    want: dict[str, set[str]] = {a: {log_group_id(synth, fn)} for a in LOGS}
-    want |= {a: set(tables) for a in READ}
-    want |= {a: {pepper} for a in SECRET}
-    want |= {a: {synth.id(stack.data.key)} for a in KMS}
-    assert granted(synth, role_id(synth, fn)) == want

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from infra import topology
+from tests.integration.iam_guard import iam_guard, iam_observations  # noqa: F401 (autouse)
 
 WEBHOOK_SECRET = "whsec_integration_test_secret"
 REGION = "us-east-1"

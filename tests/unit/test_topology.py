@@ -55,17 +55,31 @@ def test_a_personal_data_writer_gets_the_keyring_table_and_key() -> None:
         "SUBJECT_KEYS_TABLE": topology.SUBJECT_KEYS_TABLE,
         "PII_KEY_ID": topology.PII_KEY,
     }
-    assert writer.table_reads == writer.table_writes == (topology.SUBJECT_KEYS_TABLE,)
+    assert writer.all_tables == (
+        topology.TableAccess(topology.SUBJECT_KEYS_TABLE, ("dynamodb:GetItem", "dynamodb:PutItem")),
+    )
     assert writer.keys == (topology.PII_KEY,)
 
 
 def test_a_personal_data_reader_reads_the_subject_keys_but_cannot_write_them() -> None:
+    billing = topology.TableAccess(topology.BILLING_TABLE, ("dynamodb:GetItem",))
     reader = topology.Function(
-        "r", handler="billing.x.h", description="d", reads=(topology.BILLING_TABLE,), pii="read"
+        "r", handler="billing.x.h", description="d", tables=(billing,), pii="read"
     )
-    assert reader.table_reads == (topology.BILLING_TABLE, topology.SUBJECT_KEYS_TABLE)
-    assert reader.table_writes == ()
+    assert reader.all_tables == (
+        billing,
+        topology.TableAccess(topology.SUBJECT_KEYS_TABLE, ("dynamodb:GetItem",)),
+    )
+    assert not any(access.writes for access in reader.all_tables)
     assert "PII_KEY_ID" in reader.resource_env()
+
+
+def test_a_declared_subject_keys_access_is_merged_with_what_personal_data_needs() -> None:
+    scan = topology.TableAccess(topology.SUBJECT_KEYS_TABLE, ("dynamodb:Scan",))
+    fn = topology.Function("s", handler="billing.x.h", description="d", tables=(scan,), pii="read")
+    assert fn.all_tables == (
+        topology.TableAccess(topology.SUBJECT_KEYS_TABLE, ("dynamodb:Scan", "dynamodb:GetItem")),
+    )
 
 
 def test_only_a_function_that_looks_subjects_up_reads_the_blind_index_key() -> None:
@@ -112,15 +126,30 @@ def test_every_function_setting_is_a_topology_setting_with_a_valid_default() -> 
         setting.check(setting.default)
 
 
-def test_an_index_read_names_an_index_the_table_has() -> None:
+def test_table_access_names_indexes_the_table_has_and_known_actions_once() -> None:
+    billing = topology.BILLING_TABLE
     with pytest.raises(ValueError, match="table billing has no index 'gsi9'"):
-        topology.IndexRead(topology.BILLING_TABLE, "gsi9")
+        topology.TableAccess(billing, indexes=("gsi9",))
+    with pytest.raises(ValueError, match="names no action and no index"):
+        topology.TableAccess(billing)
+    with pytest.raises(ValueError, match=r"unknown actions \['dynamodb:DescribeTable'\]"):
+        topology.TableAccess(billing, ("dynamodb:DescribeTable",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="names an action or index twice"):
+        topology.TableAccess(billing, ("dynamodb:GetItem", "dynamodb:GetItem"))
 
 
-def test_an_index_reader_gets_the_table_name_but_no_table_read() -> None:
+def test_a_function_declares_each_table_once() -> None:
+    get = topology.TableAccess(topology.BILLING_TABLE, ("dynamodb:GetItem",))
+    put = topology.TableAccess(topology.BILLING_TABLE, ("dynamodb:PutItem",))
+    with pytest.raises(ValueError, match="declares access to one table twice"):
+        topology.Function("x", handler="billing.x.h", description="d", tables=(get, put))
+
+
+def test_an_index_reader_gets_the_table_name_but_no_table_action() -> None:
     rollup = topology.function("revenue-rollup")
-    assert rollup.index_reads == (topology.IndexRead(topology.BILLING_TABLE, "mrr-feed"),)
-    assert topology.BILLING_TABLE not in rollup.tables
+    (feed,) = [a for a in rollup.all_tables if a.table == topology.BILLING_TABLE]
+    assert feed == topology.TableAccess(topology.BILLING_TABLE, indexes=("mrr-feed",))
+    assert feed.actions == ()
     assert rollup.resource_env()["BILLING_TABLE"] == topology.BILLING_TABLE
     assert rollup.resource_env()["REVENUE_TABLE"] == topology.REVENUE_TABLE
 

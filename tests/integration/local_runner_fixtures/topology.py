@@ -6,7 +6,18 @@ secrets) plus one function per behaviour under test.
 
 from __future__ import annotations
 
-from infra.topology import Bucket, Function, Index, Key, Queue, Route, Schedule, Secret, Table
+from infra.topology import (
+    Bucket,
+    Function,
+    Index,
+    Key,
+    Queue,
+    Route,
+    Schedule,
+    Secret,
+    Table,
+    TableAccess,
+)
 
 HANDLERS = "tests.integration.local_runner_fixtures.handlers"
 
@@ -15,6 +26,8 @@ OBSERVATIONS = Table(
 )
 API_KEYS_TABLE = Table("api-keys", partition_key="key_id", sort_key=None)
 TABLES = (OBSERVATIONS, API_KEYS_TABLE)
+READ_OBSERVATIONS = TableAccess(OBSERVATIONS, ("dynamodb:GetItem",))
+WRITE_OBSERVATIONS = TableAccess(OBSERVATIONS, ("dynamodb:PutItem",))
 
 WORK = Queue("work", max_receives=3, batch_size=10, visibility_timeout_s=30)
 ORDERED = Queue("ordered", fifo=True, max_receives=3, batch_size=10, visibility_timeout_s=30)
@@ -38,7 +51,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/echo/special"),
             Route("GET", "/echo/{item_id}/files/{name}"),
         ),
-        reads=(OBSERVATIONS,),
+        tables=(READ_OBSERVATIONS,),
         sends_to=(WORK,),
         secrets=(STRIPE_WEBHOOK_SECRET,),
         memory_mb=512,
@@ -63,14 +76,14 @@ FUNCTIONS: tuple[Function, ...] = (
         description="A scheduled job: records each run",
         job="tick",
         schedule=Schedule("cron(* * * * ? *)"),
-        writes=(OBSERVATIONS,),
+        tables=(WRITE_OBSERVATIONS,),
     ),
     Function(
         "consumer",
         handler=f"{HANDLERS}.consume",
         description="Consumes the standard queue; fails records on request",
         consumes=WORK,
-        writes=(OBSERVATIONS,),
+        tables=(WRITE_OBSERVATIONS,),
         timeout_s=5,
     ),
     Function(
@@ -78,7 +91,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler=f"{HANDLERS}.consume_ordered",
         description="Consumes the FIFO queue; fails records on request, holding the group back",
         consumes=ORDERED,
-        writes=(OBSERVATIONS,),
+        tables=(WRITE_OBSERVATIONS,),
         timeout_s=5,
     ),
 )

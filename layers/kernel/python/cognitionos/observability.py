@@ -5,6 +5,11 @@ Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 
 Tracing is opt-in (``cdk deploy -c tracing=true`` sets ``POWERTOOLS_TRACE_DISABLED=false``):
 the X-Ray SDK adds ~140 ms to every cold start, so with tracing off it is never imported.
+A trace keeps timings and annotations only: Powertools would otherwise store a handler's
+response (a billing read answers with a customer's decrypted email and name) and its
+exception object as X-Ray metadata, outside the encryption and retention that personal data
+is kept under (docs/SECURITY.md). Exceptions still show in the trace as faults, and in the
+function's own logs.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ def traced(handler: Handler) -> Handler:
     # Imported here so that a function with tracing off never loads the X-Ray SDK.
     from aws_lambda_powertools import Tracer  # noqa: PLC0415
 
-    return cast(Handler, Tracer().capture_lambda_handler(handler))
+    # Never the response or the exception as metadata, whatever POWERTOOLS_TRACER_CAPTURE_*
+    # say: an explicit choice wins over those variables.
+    capture = Tracer().capture_lambda_handler(capture_response=False, capture_error=False)
+    return cast(Handler, capture(handler))
 
 
 __all__ = ["MetricUnit", "logger", "metrics", "traced"]

@@ -8,7 +8,7 @@ send may have failed after the put.
 
 A function that calls ``record_usage`` declares, in ``infra/topology.py``::
 
-    writes=(USAGE_TABLE,), sends_to=(USAGE_REPORTS,)
+    tables=(USAGE_RECORDING,), sends_to=(USAGE_REPORTS,)
 
 which gives it ``USAGE_TABLE`` and ``USAGE_REPORTS_QUEUE_URL`` and exactly the permissions
 it needs (``PutItem`` on the table, ``SendMessage`` on the queue; no read: the old record
