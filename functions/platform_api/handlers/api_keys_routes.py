@@ -31,7 +31,7 @@ def list_api_keys(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    start = decode_page_token(next_token, {})
+    start = decode_page_token(next_token, {}, frozenset({"key_id"}))
     keys, last = api_key_store().list_keys(limit, start)
     return {"keys": keys, "next_token": encode_page_token(last)}
 
