@@ -17,12 +17,13 @@ import re
 from datetime import date
 
 from cognitionos.errors import Unprocessable
-from revenue.logic.months import Month, month_text, parse_month
+from revenue.logic.months import YEAR_PATTERN, Month, month_text, parse_month
 
 MAX_MONTHS = 120
 DEFAULT_MONTHS = 12
 FORECAST_ROUTE = "/v1/revenue/forecast"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # the shape; date.fromisoformat says if it exists
+# The shape of a day from 0001-01-01; date.fromisoformat says if it exists (not 2025-02-30).
+DATE_PATTERN = rf"^{YEAR_PATTERN}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _DATE = re.compile(DATE_PATTERN)
 
 
@@ -57,7 +58,7 @@ def asked_day(text: str | None, today: date) -> date:
     if not text:
         return today
     try:
-        if not _DATE.match(text):
+        if not _DATE.fullmatch(text):
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
@@ -47,7 +48,7 @@ class ValidationErrorBody(ErrorBody):
     """A 422: the request is well-formed JSON but breaks the route's rules."""
 
     errors: list[str] = Field(
-        description="One entry per problem: where (`query.limit`, `body.scopes.0`) and what",
+        description="One entry per problem: where (`query.limit`, `scopes.0`) and what",
         examples=[["query.limit: Input should be less than or equal to 100"]],
     )
 
@@ -58,12 +59,42 @@ FORBIDDEN = "The key lacks this route's scope"
 INVALID = "A parameter or field breaks the rules documented here; `errors` names each"
 
 
+# Every list: ``limit`` items at most, and ``next_token`` from the previous page for the next.
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=100,
+        description="At most this many items on the page",
+        openapi_examples={"a page of 20": {"value": 20}},
+    ),
+]
+NextToken = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_-]{1,2048}$",
+        description=(
+            "Opaque: the `next_token` of the previous page, passed back unchanged, for the "
+            "page after it. Absent for the first page. A token this listing did not issue is "
+            "a 400."
+        ),
+    ),
+]
+
+
 def documented_responses(
-    success: str, errors: dict[int, str], *, status: int = 200
+    success: str,
+    errors: dict[int, str],
+    *,
+    status: int = 200,
+    success_model: type[BaseModel] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """A route's OpenAPI responses: ``success`` (its body is the route's return type) and
-    each error status with what it means there, all with the error body."""
+    """A route's OpenAPI responses: ``success`` (its body is ``success_model``, by default
+    the route's return type) and each error status with what it means there, all with the
+    error body."""
     responses: dict[int, OpenAPIResponse] = {status: {"description": success}}
+    if success_model is not None:
+        responses[status]["content"] = {JSON_MEDIA_TYPE: {"model": success_model}}
     for code, meaning in sorted(errors.items()):
         model = ValidationErrorBody if code == 422 else ErrorBody
         responses[code] = {
@@ -185,10 +216,7 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
         if any(err.get("type") == "unsupported_content_type" for err in errors):
             media_type = app.current_event.headers.get("content-type") or ""
             return json_response(415, {"message": _not_json(media_type)})
-        problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
-            for err in errors
-        ]
+        problems = [_problem(err) for err in errors]
         return json_response(422, {"message": "; ".join(problems), "errors": problems})
 
     @app.not_found
@@ -197,6 +225,12 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
         return json_response(404, {"message": f"no route {event.http_method} {event.path}"})
 
     return app
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """``query.limit: Input should be ...``; a body field is named without ``body``."""
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
 class ApiKeyAuthSettings(FunctionSettings):
