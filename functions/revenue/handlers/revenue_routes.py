@@ -184,7 +184,7 @@ def get_mrr(start: MonthParam = None, end: MonthParam = None) -> MrrView:
 def get_churn(month: MonthParam = None) -> ChurnView:
     _operator_only()
     this_month = _this_month()
-    at = asked_month("month", month, this_month) if month else this_month
+    at = asked_month("month", month, this_month) if month is not None else this_month
     return ChurnView(**asdict(views.churn_rates(_Reader().series(at - 1, at), at)))
 
 

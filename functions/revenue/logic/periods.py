@@ -7,6 +7,7 @@
   levels, and every rate 0 over its zero denominator, as in a month that began with no one
   paying.
 - Year 0000 is not a year of the calendar the months count in.
+- A parameter sent empty (``?month=``) is not a month; only an absent one takes the default.
 
 docs/REVENUE.md ("Which months a read answers") says the same for readers.
 """
@@ -43,8 +44,8 @@ def asked_month(name: str, text: str, this_month: Month) -> Month:
 
 def asked_range(start: str | None, end: str | None, this_month: Month) -> tuple[Month, Month]:
     """``start..end``, by default the 12 months to ``this_month``, both ends checked."""
-    asked_first = asked_month("start", start, this_month) if start else None
-    last = asked_month("end", end, this_month) if end else this_month
+    asked_first = asked_month("start", start, this_month) if start is not None else None
+    last = asked_month("end", end, this_month) if end is not None else this_month
     first = last - DEFAULT_MONTHS + 1 if asked_first is None else asked_first
     if first > last:
         raise Unprocessable(f"start {month_text(first)} is after end {month_text(last)}")
@@ -55,7 +56,7 @@ def asked_range(start: str | None, end: str | None, this_month: Month) -> tuple[
 
 def asked_day(text: str | None, today: date) -> date:
     """The ``as_of`` day, by default ``today``, or a 422 naming it."""
-    if not text:
+    if text is None:
         return today
     try:
         if not _DATE.fullmatch(text):
