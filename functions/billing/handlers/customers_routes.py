@@ -117,6 +117,7 @@ def get_customer(
             404: "No subscription has this id, or it is another tenant's",
             422: INVALID,
         },
+        examples={404: "no subscription sub_1QZ3nJFx8cLr0aB2"},
     ),
 )
 def get_subscription(

@@ -15,6 +15,7 @@ from cognitionos.aws import dynamodb_table
 from cognitionos.http import (
     FORBIDDEN,
     INVALID,
+    PAGE_EXAMPLES,
     UNAUTHORIZED,
     Limit,
     NextToken,
@@ -43,6 +44,7 @@ router = APIGatewayHttpRouter()
             400: "`next_token` is not one this listing issued",
             422: INVALID,
         },
+        examples=PAGE_EXAMPLES,
     ),
 )
 def list_dunning_cases(

@@ -16,6 +16,7 @@ from cognitionos.errors import Forbidden, NotFound
 from cognitionos.http import (
     FORBIDDEN,
     INVALID,
+    PAGE_EXAMPLES,
     UNAUTHORIZED,
     Limit,
     NextToken,
@@ -50,6 +51,7 @@ def _event_log() -> EventLog:
             400: "`next_token` is not one this listing issued",
             422: INVALID,
         },
+        examples=PAGE_EXAMPLES,
     ),
 )
 def list_events(
@@ -110,6 +112,7 @@ def list_events(
             404: "No event has this id, or it is another tenant's",
             422: INVALID,
         },
+        examples={404: "no event evt_1QZ3nKFx8cLr0aB2"},
     ),
 )
 def get_event(

@@ -82,6 +82,7 @@ WEBHOOK_DOCUMENT = {
             413: f"The body is over {MAX_BODY_BYTES} bytes (4 MiB); nothing is logged or stored",
         },
         success_model=WebhookReceipt,
+        examples={400: "the Stripe-Signature does not match the body and the webhook secret"},
     ),
 )
 def receive_stripe_event() -> dict[str, Any]:

@@ -79,6 +79,7 @@ STRIPE_EVENT_SCHEMA: dict[str, Any] = {
                         "customer": {
                             "description": "The customer it belongs to: an id, an expanded "
                             "customer, or null",
+                            "examples": ["cus_NffrFeUfNV2Hib"],
                             "anyOf": [
                                 {"type": "string", "pattern": QUEUE_GROUP_ID},
                                 {

@@ -12,6 +12,7 @@ from cognitionos.dynamodb import decode_page_token, encode_page_token
 from cognitionos.errors import NotFound
 from cognitionos.http import (
     INVALID,
+    PAGE_EXAMPLES,
     UNAUTHORIZED,
     Limit,
     NextToken,
@@ -25,6 +26,7 @@ from platform_api.models.api_keys import ApiKeyPage, ApiKeyView, CreateApiKeyReq
 router = APIGatewayHttpRouter()
 admin_only = require_scope(ADMIN)
 ADMIN_ERRORS = {401: UNAUTHORIZED, 403: "The key lacks the `admin` scope"}
+ADMIN_EXAMPLES = {403: "this API key lacks the 'admin' scope"}
 UNKNOWN_PAGE = "`next_token` is not one this listing issued"
 
 
@@ -48,6 +50,10 @@ UNKNOWN_PAGE = "`next_token` is not one this listing issued"
             422: INVALID + " (an unknown scope, an admin scope on a bound key, ...)",
         },
         status=201,
+        examples={
+            **ADMIN_EXAMPLES,
+            422: "Value error, a tenant-bound key cannot have the admin scope",
+        },
     ),
 )
 def create_api_key(request: CreateApiKeyRequest) -> CreatedApiKey:
@@ -66,7 +72,9 @@ def create_api_key(request: CreateApiKeyRequest) -> CreatedApiKey:
         "Every key, revoked ones included, without secrets; a page at a time. Needs `admin`."
     ),
     responses=documented_responses(
-        "A page of keys", {**ADMIN_ERRORS, 400: UNKNOWN_PAGE, 422: INVALID}
+        "A page of keys",
+        {**ADMIN_ERRORS, 400: UNKNOWN_PAGE, 422: INVALID},
+        examples={**ADMIN_EXAMPLES, **PAGE_EXAMPLES},
     ),
 )
 def list_api_keys(limit: Limit = 50, next_token: NextToken = None) -> ApiKeyPage:
@@ -87,6 +95,7 @@ def list_api_keys(limit: Limit = 50, next_token: NextToken = None) -> ApiKeyPage
     responses=documented_responses(
         "The key, with `revoked_at` set",
         {**ADMIN_ERRORS, 404: "No key has this id", 422: INVALID},
+        examples={**ADMIN_EXAMPLES, 404: "no API key 4f9c2a7e1b3d5a60"},
     ),
 )
 def revoke_api_key(

@@ -36,6 +36,10 @@ router = APIGatewayHttpRouter()
             502: "The job failed; the message carries its error",
             504: f"The job is still running after {JOB_WAIT_S} s; it finishes on its own",
         },
+        examples={
+            403: "this API key lacks the 'admin' scope",
+            404: "no job 'nightly'; jobs: ['billing-reconcile', 'dunning', 'revenue-rollup']",
+        },
     ),
 )
 def run_job(

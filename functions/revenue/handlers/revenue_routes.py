@@ -83,6 +83,10 @@ def _responses(success: str, invalid: str | None = None) -> dict[int, Any]:
             "every customer)",
             422: f"{INVALID}; or {invalid}" if invalid else INVALID,
         },
+        examples={
+            403: "revenue figures cover every customer; a tenant-bound key cannot read them",
+            422: "month 2031-01 is in the future (this month is 2030-12); see /v1/revenue/forecast",
+        },
     )
 
 

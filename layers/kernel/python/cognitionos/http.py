@@ -56,6 +56,7 @@ class ValidationErrorBody(ErrorBody):
 # What a 401 and a 403 mean on every /v1 route; a route adds its own meanings to these.
 UNAUTHORIZED = "No `Authorization: Bearer <api key>` header, or a malformed, unknown or revoked key"
 FORBIDDEN = "The key lacks this route's scope"
+PAGE_EXAMPLES = {400: "next_token is not a token this API issued"}
 INVALID = "A parameter or field breaks the rules documented here; `errors` names each"
 
 
@@ -82,24 +83,48 @@ NextToken = Annotated[
 ]
 
 
+# What each error looks like in the document, unless a route shows its own.
+ERROR_EXAMPLES = {
+    400: "the request body is not valid JSON",
+    401: "unknown API key",
+    403: "this API key lacks the 'billing:read' scope",
+    404: "no customer cus_NffrFeUfNV2Hib",
+    413: "the request body is 5000000 bytes; a Stripe webhook may be at most 4194304 bytes (4 MiB)",
+    415: "the body must be JSON, sent with 'Content-Type: application/json'; got "
+    "'application/x-www-form-urlencoded'",
+    422: "query.limit: Input should be less than or equal to 100",
+    502: "job 'dunning' failed: ...",
+    504: "job 'billing-reconcile' is still running after 28 s; it finishes on its own",
+}
+
+
 def documented_responses(
     success: str,
     errors: dict[int, str],
     *,
     status: int = 200,
     success_model: type[BaseModel] | None = None,
+    examples: dict[int, str] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI responses: ``success`` (its body is ``success_model``, by default
     the route's return type) and each error status with what it means there, all with the
-    error body."""
+    error body and an example ``message`` (``examples``, else ``ERROR_EXAMPLES``)."""
     responses: dict[int, OpenAPIResponse] = {status: {"description": success}}
     if success_model is not None:
         responses[status]["content"] = {JSON_MEDIA_TYPE: {"model": success_model}}
     for code, meaning in sorted(errors.items()):
-        model = ValidationErrorBody if code == 422 else ErrorBody
+        message = (examples or {}).get(code) or ERROR_EXAMPLES[code]
+        body: dict[str, Any] = {"message": message}
+        if code == 422:
+            body["errors"] = [message]
         responses[code] = {
             "description": meaning,
-            "content": {JSON_MEDIA_TYPE: {"model": model}},
+            "content": {
+                JSON_MEDIA_TYPE: {
+                    "model": ValidationErrorBody if code == 422 else ErrorBody,
+                    "examples": {"example": {"value": body}},
+                }
+            },
         }
     return responses
 
