@@ -3,6 +3,11 @@
 Each function has its own resolver, so Powertools' ``OpenAPIMerge`` joins their schemas; the
 topology says which routes need an API key. ``make openapi`` writes the result where the
 platform function serves it (``/v1/openapi.json``, ``/docs``); a test fails if it is stale.
+
+What each route documents (summary, parameters, every answer) is declared with the route;
+here the document only loses what Powertools adds and the routes do not answer: its own
+422 schemas (every 422 here is ``ValidationErrorBody``) and ``null`` as a value of an
+optional query parameter (absent is what the routes take).
 """
 
 from __future__ import annotations
@@ -21,9 +26,24 @@ from infra import topology
 
 OUTPUT = Path(__file__).resolve().parent.parent / "functions" / "platform_api" / "openapi.json"
 DESCRIPTION = (
-    "CognitionOS: Stripe billing, revenue analytics, agents, alerts and privacy. "
-    "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route."
+    "CognitionOS: Stripe billing, revenue analytics, agents, alerts and privacy.\n\n"
+    "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route: no key or an "
+    "unknown one is a 401, a key without the route's scope a 403, and the key is checked "
+    "before anything else in the request. Every answer is JSON; an error is "
+    '`{"message": ...}` (a 422 adds `errors`, one entry per problem). Money is an '
+    "integer in minor units beside a lower-case ISO `currency`; times are ISO-8601 UTC "
+    "(`2025-03-01T00:00:00Z`), months `YYYY-MM`. A list answers one page and a "
+    "`next_token` to pass back for the next. A path or method that no route serves is "
+    'API Gateway\'s 404 `{"message": "Not Found"}`.\n\n'
+    "The whole reference, with examples: docs/API.md in the repository."
 )
+TAGS = [
+    {"name": "platform", "description": "API keys and on-demand jobs (`admin`)"},
+    {"name": "billing", "description": "Stripe's webhook and the billing read API"},
+    {"name": "revenue", "description": "MRR, churn, cohorts and forecast (`revenue:read`)"},
+]
+# Powertools' own 422 schemas; the routes answer ValidationErrorBody instead.
+POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
 def build_openapi() -> dict[str, Any]:
@@ -44,7 +64,25 @@ def build_openapi() -> dict[str, Any]:
         operation = document.get("paths", {}).get(path, {}).get(route.method.lower())
         if operation is not None and route.auth == "api_key":
             operation["security"] = [{"apiKey": []}]
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["schema"] = _without_null(parameter["schema"])
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in POWERTOOLS_ONLY:
+        schemas.pop(name, None)
+    document["tags"] = TAGS
     return document
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, {"type": "null"}]`` (an optional ``str | None``) as X itself."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**branches[0], **rest}
 
 
 def render() -> str:

@@ -1,5 +1,5 @@
 """A scripted half year for the revenue routes: seven customers' Stripe events in 2025 and the
-monthly figures worked out by hand (CONTRACT.md §4), in cents of USD at EUR 1 = USD 1.10.
+monthly figures worked out by hand (docs/REVENUE.md), in cents of USD at EUR 1 = USD 1.10.
 
 The stories (told with tests/scenarios.py's story teller; every change lands on or before the
 20th of its month, at a random day and hour for the seed):

@@ -56,7 +56,7 @@ ANNUAL = Price("price_pro_annual", "prod_pro", 120_000, "year")
 
 @dataclass(frozen=True)
 class Expectation:
-    """What the year must end in for one customer, worked out by hand (CONTRACT.md §4)."""
+    """What the year must end in for one customer, worked out by hand (docs/REVENUE.md)."""
 
     story: str
     subscription_id: str  # the customer's last subscription

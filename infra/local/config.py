@@ -1,4 +1,4 @@
-"""The local runner's settings, read once from the environment (CONTRACT.md section 1)."""
+"""The local runner's settings, read once from the environment (README, "Two commands")."""
 
 from __future__ import annotations
 

@@ -106,7 +106,13 @@ class _Handler(BaseHTTPRequestHandler):
         elapsed = (time.monotonic() - started) * 1000
         log.info("%s %s -> %d (%.0f ms)", self.command, self.path, response.status, elapsed)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Every method is matched against the routes, as API Gateway does (a method no route
+        declares is its JSON 404), where http.server would answer an HTML 501 to a method
+        it has no ``do_<METHOD>`` for."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence http.server's own access log; ``_handle`` logs one line per request."""

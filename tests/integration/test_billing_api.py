@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
+
+import pytest
 
 from tests.factories import http_event, stripe_event, subscription
 from tests.integration.conftest import Aws, LambdaContext
@@ -87,7 +90,25 @@ def test_pages_with_next_token_until_exhausted(aws: Aws, context: LambdaContext)
 def test_bad_query_values_are_422_and_a_forged_token_400(aws: Aws, context: LambdaContext) -> None:
     assert get(context, "/v1/billing/events", aws.admin_key, {"status": "lost"})[0] == 422
     assert get(context, "/v1/billing/events", aws.admin_key, {"limit": "0"})[0] == 422
-    assert get(context, "/v1/billing/events", aws.admin_key, {"next_token": "garbage!"})[0] == 400
+    assert get(context, "/v1/billing/events", aws.admin_key, {"next_token": "garbage"})[0] == 400
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"gsi2pk": "EVENTS"},  # the listing's partition, no position in it
+        {"pk": "EVENT#evt_1", "sk": "EVENT", "gsi2pk": "EVENTS", "gsi2sk": 7},
+    ],
+)
+def test_a_token_of_the_listing_that_is_no_key_is_400(
+    aws: Aws, context: LambdaContext, key: dict[str, Any]
+) -> None:
+    seed(aws, context)
+    token = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+    status, body = get(context, "/v1/billing/events", aws.admin_key, {"next_token": token})
+
+    assert (status, body) == (400, {"message": "next_token is not a token this API issued"})
 
 
 def test_a_tenant_key_sees_only_its_customer(aws: Aws, context: LambdaContext) -> None:

@@ -293,6 +293,12 @@ def test_year_0000_is_refused_with_a_readable_message(
         ("/v1/revenue/churn", {"month": "2026-13"}),
         ("/v1/revenue/mrr", {"start": "26-01"}),
         ("/v1/revenue/summary", {"as_of": "2026-02-30"}),
+        # sent empty: not a month, and not the default either (that is an absent parameter)
+        ("/v1/revenue/churn", {"month": ""}),
+        ("/v1/revenue/mrr", {"start": ""}),
+        ("/v1/revenue/cohorts", {"end": ""}),
+        ("/v1/revenue/summary", {"as_of": ""}),
+        ("/v1/revenue/mrr", {"end": "2025-01\n"}),
     ],
 )
 def test_other_non_months_and_non_dates_are_refused(

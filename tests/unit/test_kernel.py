@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from cognitionos.auth import Principal, bearer_token, hash_secret, parse_api_key, validate_grant
@@ -60,14 +63,42 @@ def test_bad_grants_are_refused(scopes: list[str], tenant: str | None) -> None:
 
 
 def test_page_tokens_round_trip_and_refuse_other_listings() -> None:
-    key = {"pk": "EVENT#evt_1", "gsi2pk": "EVENTS", "gsi2sk": "00000000100#evt_1"}
+    key = {"pk": "EVENT#evt_1", "sk": "EVENT", "gsi2pk": "EVENTS", "gsi2sk": "00000000100#evt_1"}
+    attributes = frozenset(key)
     token = encode_page_token(key)
-    assert decode_page_token(token, {"gsi2pk": "EVENTS"}) == key
+    assert decode_page_token(token, {"gsi2pk": "EVENTS"}, attributes) == key
     with pytest.raises(BadRequest, match="different listing"):
-        decode_page_token(token, {"gsi2pk": "EVENTS#queued"})
+        decode_page_token(token, {"gsi2pk": "EVENTS#queued"}, attributes)
     with pytest.raises(BadRequest):
-        decode_page_token("%%%", {})
+        decode_page_token("%%%", {}, attributes)
     assert encode_page_token(None) is None
+    assert decode_page_token(None, {}, attributes) is None
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"pk": "EVENT#evt_1", "sk": "EVENT", "gsi2pk": "EVENTS"},  # a key attribute missing
+        {"pk": "EVENT#evt_1", "sk": "EVENT", "gsi2pk": "EVENTS", "gsi2sk": "1", "x": "y"},
+        {"pk": "EVENT#evt_1", "sk": 1, "gsi2pk": "EVENTS", "gsi2sk": "00000000100#evt_1"},
+        {"pk": "", "sk": "EVENT", "gsi2pk": "EVENTS", "gsi2sk": "00000000100#evt_1"},
+        ["EVENTS"],
+    ],
+)
+def test_a_token_that_is_not_a_key_of_the_listing_is_refused(key: object) -> None:
+    """DynamoDB would refuse such an ExclusiveStartKey with a ValidationException (a 500)."""
+    attributes = frozenset({"pk", "sk", "gsi2pk", "gsi2sk"})
+    raw = json.dumps(key).encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    with pytest.raises(BadRequest, match="not a token this API issued"):
+        decode_page_token(token, {"gsi2pk": "EVENTS"}, attributes)
+
+
+@pytest.mark.parametrize("token", ["", "bm90IGpzb24", "_w"])
+def test_an_empty_or_undecodable_token_is_refused(token: str) -> None:
+    with pytest.raises(BadRequest, match="not a token this API issued"):
+        decode_page_token(token, {}, frozenset({"key_id"}))
 
 
 def test_plain_turns_decimals_into_numbers() -> None:

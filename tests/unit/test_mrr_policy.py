@@ -1,4 +1,5 @@
-"""CONTRACT.md section 4, rule by rule, against figures computed by hand."""
+"""The MRR rules (docs/REVENUE.md, "Definitions"; docs/ARCHITECTURE.md), rule by rule,
+against figures computed by hand."""
 
 from __future__ import annotations
 

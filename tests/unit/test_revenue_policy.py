@@ -1,4 +1,4 @@
-"""Revenue policy (CONTRACT.md §4), one rule per test, figures worked out by hand.
+"""Revenue policy (docs/REVENUE.md, "Definitions"), one rule per test, figures worked out by hand.
 
 Each test runs the pure pipeline a deployment runs: billing's subscription versions become
 the customer's MRR change records (billing.logic.movements), the records become the

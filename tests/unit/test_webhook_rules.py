@@ -88,6 +88,42 @@ def test_an_envelope_names_what_is_wrong(event: dict[str, object], problem: str)
         envelope_from(event)
 
 
+def _event(data_object: dict[str, object], created: int = 1) -> dict[str, object]:
+    return {
+        "id": "evt_1",
+        "object": "event",
+        "type": "x",
+        "created": created,
+        "data": {"object": data_object},
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        # The event log orders by an 11-digit created; a larger one would sort wrong and
+        # fail the event's ISO time when it is listed.
+        (_event({"id": "o"}, created=100_000_000_000), "invalid created"),
+        # Ids that cannot be an SQS message group (the queue send would fail: a 500).
+        (_event({"id": "in 1"}), "invalid data.object.id"),
+        (_event({"id": "x" * 129}), "invalid data.object.id"),
+        (_event({"id": "in_1", "customer": "cus_\u00e9"}), "invalid data.object.customer"),
+        (_event({"id": "", "object": "customer"}), "invalid data.object.id, data.object.customer"),
+    ],
+)
+def test_an_envelope_the_log_or_the_queue_cannot_take_is_refused(
+    event: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(BadRequest, match=f"not a Stripe event: {problem}$"):
+        envelope_from(event)
+
+
+def test_the_largest_created_and_ids_the_queue_takes_are_accepted() -> None:
+    envelope = envelope_from(_event({"id": "!" + "~" * 127, "customer": "cus_9"}, 99_999_999_999))
+
+    assert (envelope.created, envelope.customer_id) == (99_999_999_999, "cus_9")
+
+
 def test_the_group_is_the_customer_or_else_the_object() -> None:
     assert (
         message_group(

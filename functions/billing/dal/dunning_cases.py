@@ -90,21 +90,22 @@ class DunningCases:
         """Newest first within a status; one customer's cases for a tenant-bound caller."""
         kwargs: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
         if customer_id:
-            pk_name, pk = "gsi3pk", f"CUSTOMER#{customer_id}"
+            pk_name, sk_name, pk = "gsi3pk", "gsi3sk", f"CUSTOMER#{customer_id}"
             kwargs["IndexName"] = "gsi3"
-            kwargs["KeyConditionExpression"] = Key(pk_name).eq(pk) & Key("gsi3sk").begins_with(
+            kwargs["KeyConditionExpression"] = Key(pk_name).eq(pk) & Key(sk_name).begins_with(
                 "DUNNING#"
             )
             if status:
                 kwargs["FilterExpression"] = Attr("status").eq(status)
         else:
-            pk_name, pk = "gsi1pk", ALL_CASES
+            pk_name, sk_name, pk = "gsi1pk", "gsi1sk", ALL_CASES
             kwargs["IndexName"] = "gsi1"
             key: Any = Key(pk_name).eq(pk)
             kwargs["KeyConditionExpression"] = (
                 key & Key("gsi1sk").begins_with(f"{status}#") if status else key
             )
-        start = decode_page_token(next_token, {pk_name: pk})
+        key_attributes = frozenset({"pk", "sk", pk_name, sk_name})
+        start = decode_page_token(next_token, {pk_name: pk}, key_attributes)
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self._table.query(**kwargs)

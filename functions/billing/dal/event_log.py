@@ -30,6 +30,8 @@ EVENT_RETENTION_S = 400 * 24 * 3600  # well past Stripe's 3 days of retries and 
 # Events read, newest first, to find the webhook endpoint's API version (repairs have none).
 API_VERSION_LOOKBACK = 50
 API_VERSION_PAGES = 4
+_KEY = frozenset({"pk", "sk"})
+_ALL_EVENTS = ("gsi2", "gsi2pk", "gsi2sk")
 
 
 def event_key(event_id: str) -> dict[str, str]:
@@ -149,10 +151,10 @@ class EventLog:
     ) -> EventPage:
         """Newest first; by customer for tenant-bound callers, else by status or all."""
         if customer_id:
-            index, pk_name, pk = "gsi3", "gsi3pk", f"CUSTOMER#{customer_id}"
-            key: Any = Key(pk_name).eq(pk) & Key("gsi3sk").begins_with("EVENT#")
+            index, pk_name, sk_name, pk = "gsi3", "gsi3pk", "gsi3sk", f"CUSTOMER#{customer_id}"
+            key: Any = Key(pk_name).eq(pk) & Key(sk_name).begins_with("EVENT#")
         else:
-            index, pk_name = ("gsi1", "gsi1pk") if status else ("gsi2", "gsi2pk")
+            index, pk_name, sk_name = ("gsi1", "gsi1pk", "gsi1sk") if status else _ALL_EVENTS
             pk = f"EVENTS#{status}" if status else "EVENTS"
             key = Key(pk_name).eq(pk)
         kwargs: dict[str, Any] = {
@@ -166,7 +168,7 @@ class EventLog:
             filters.append(Attr("type").eq(event_type))
         if filters:
             kwargs["FilterExpression"] = functools.reduce(operator.and_, filters)
-        start = decode_page_token(next_token, {pk_name: pk})
+        start = decode_page_token(next_token, {pk_name: pk}, frozenset(_KEY | {pk_name, sk_name}))
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self._table.query(**kwargs)

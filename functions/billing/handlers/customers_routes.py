@@ -19,7 +19,14 @@ from billing.settings import api_settings
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
 from cognitionos.errors import NotFound
-from cognitionos.http import current_principal, require_scope
+from cognitionos.http import (
+    FORBIDDEN,
+    INVALID,
+    UNAUTHORIZED,
+    current_principal,
+    documented_responses,
+    require_scope,
+)
 
 router = APIGatewayHttpRouter()
 billing_read = require_scope("billing:read")
@@ -30,9 +37,36 @@ def _state() -> BillingState:
     return BillingState(dynamodb_table(api_settings().billing_table))
 
 
-@router.get("/v1/billing/customers/<customer_id>", middlewares=[billing_read], tags=["billing"])
-def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> CustomerView:
-    """A customer: contact details (decrypted), MRR now, subscriptions, open dunning case."""
+@router.get(
+    "/v1/billing/customers/<customer_id>",
+    middlewares=[billing_read],
+    tags=["billing"],
+    summary="Get a customer",
+    description=(
+        "A Stripe customer as billing knows it: contact details (decrypted), MRR now, every "
+        "subscription with its MRR, and the open dunning case. A tenant-bound key sees only "
+        "its own customer. Needs `billing:read`."
+    ),
+    responses=documented_responses(
+        "The customer",
+        {
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: "Billing has seen nothing of this customer, or it is another tenant's",
+            422: INVALID,
+        },
+    ),
+)
+def get_customer(
+    customer_id: Annotated[
+        str,
+        Path(
+            pattern=STRIPE_ID,
+            description="Stripe's customer id",
+            openapi_examples={"a customer": {"value": "cus_NffrFeUfNV2Hib"}},
+        ),
+    ],
+) -> CustomerView:
     if not current_principal(router).can_see_tenant(customer_id):
         raise NotFound(f"no customer {customer_id}")  # another tenant's: existence would leak
     state = _state()
@@ -66,12 +100,36 @@ def get_customer(customer_id: Annotated[str, Path(pattern=STRIPE_ID)]) -> Custom
 
 
 @router.get(
-    "/v1/billing/subscriptions/<subscription_id>", middlewares=[billing_read], tags=["billing"]
+    "/v1/billing/subscriptions/<subscription_id>",
+    middlewares=[billing_read],
+    tags=["billing"],
+    summary="Get a subscription",
+    description=(
+        "A subscription's newest state and what it contributes to MRR now, discounts "
+        "applied (docs/REVENUE.md). A tenant-bound key sees only its customer's. Needs "
+        "`billing:read`."
+    ),
+    responses=documented_responses(
+        "The subscription",
+        {
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: "No subscription has this id, or it is another tenant's",
+            422: INVALID,
+        },
+        examples={404: "no subscription sub_1QZ3nJFx8cLr0aB2"},
+    ),
 )
 def get_subscription(
-    subscription_id: Annotated[str, Path(pattern=STRIPE_ID)],
+    subscription_id: Annotated[
+        str,
+        Path(
+            pattern=STRIPE_ID,
+            description="Stripe's subscription id",
+            openapi_examples={"a subscription": {"value": "sub_1QZ3nJFx8cLr0aB2"}},
+        ),
+    ],
 ) -> SubscriptionView:
-    """A subscription's newest state and its MRR now (CONTRACT.md section 4)."""
     state = _state()
     sub = state.get("subscription", subscription_id)
     if sub is None or not current_principal(router).can_see_tenant(sub.get("customer_id")):

@@ -12,21 +12,79 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.dal.event_bodies import EventBodies
 from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
-from billing.logic.claim_checks import ClaimCheckingSender, require_acceptable_size
+from billing.logic.claim_checks import MAX_BODY_BYTES, ClaimCheckingSender, require_acceptable_size
 from billing.logic.intake import accept_event
-from billing.logic.webhook import verify_stripe_event
+from billing.logic.webhook import SIGNATURE_TOLERANCE_S, verify_stripe_event
+from billing.models.events import STRIPE_EVENT_SCHEMA, WebhookReceipt
 from billing.settings import ingest_settings
 from cognitionos.aws import dynamodb_table
-from cognitionos.http import body_bytes, create_resolver, utf8_text
+from cognitionos.http import (
+    JSON_MEDIA_TYPE,
+    body_bytes,
+    create_resolver,
+    documented_responses,
+    utf8_text,
+)
 from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 SECRET_MAX_AGE_S = 300  # a rolled webhook secret is picked up within five minutes
 
-# No request model to validate: the body must reach the signature check byte for byte.
+# No request model to validate: the body must reach the signature check byte for byte. The
+# body and the signature header are documented here instead, and never parsed before it.
 app = create_resolver(enable_validation=False)
+WEBHOOK_DOCUMENT = {
+    "parameters": [
+        {
+            "name": "Stripe-Signature",
+            "in": "header",
+            "required": True,
+            "description": (
+                'Stripe\'s signature: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" '
+                "under the endpoint's webhook secret>`; at most "
+                f"{SIGNATURE_TOLERANCE_S} s old"
+            ),
+            "schema": {"type": "string"},
+            "examples": {
+                "a signature": {
+                    "value": "t=1740787205,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff"
+                    "536d0ce8e108d8bd"
+                }
+            },
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "description": (
+            "The event exactly as Stripe sent it: its bytes are checked against the "
+            f"signature before anything else reads them. At most {MAX_BODY_BYTES} bytes."
+        ),
+        "content": {JSON_MEDIA_TYPE: {"schema": STRIPE_EVENT_SCHEMA}},
+    },
+}
 
 
-@app.post("/webhooks/stripe")
+@app.post(
+    "/webhooks/stripe",
+    tags=["billing"],
+    summary="Receive a Stripe event (Stripe calls this)",
+    description=(
+        "Stripe's webhook endpoint. The signature is verified over the raw body, then the "
+        "event is logged once and queued for billing, and only then answered 200; a "
+        "redelivered event is answered 200 with `duplicate` true and applied once. No API "
+        "key: the signature is the authentication."
+    ),
+    openapi_extensions=WEBHOOK_DOCUMENT,
+    responses=documented_responses(
+        "Logged and queued",
+        {
+            400: "A missing, malformed or stale `Stripe-Signature`, one that does not match the "
+            "body, or a body that is not a Stripe event (not UTF-8, not JSON, fields missing)",
+            413: f"The body is over {MAX_BODY_BYTES} bytes (4 MiB); nothing is logged or stored",
+        },
+        success_model=WebhookReceipt,
+        examples={400: "the Stripe-Signature does not match the body and the webhook secret"},
+    ),
+)
 def receive_stripe_event() -> dict[str, Any]:
     data = body_bytes(app.current_event)
     require_acceptable_size(len(data))  # a 413 before the secret is read or anything stored
@@ -53,7 +111,7 @@ def receive_stripe_event() -> dict[str, Any]:
         "StripeEventsDuplicate" if duplicate else "StripeEventsAccepted", MetricUnit.Count, 1
     )
     logger.info("stripe event accepted", extra={"duplicate": duplicate, "body_bytes": len(data)})
-    return {"received": True, "duplicate": duplicate}
+    return WebhookReceipt(received=True, duplicate=duplicate).model_dump()
 
 
 # The body carries personal data: never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says.

@@ -38,8 +38,14 @@ def envelope_from(event: Any) -> StripeEventEnvelope:
             }
         )
     except ValidationError as exc:
-        fields = ", ".join(str(err["loc"][0]) for err in exc.errors())
+        fields = ", ".join(
+            _FIELDS.get(str(err["loc"][0]), str(err["loc"][0])) for err in exc.errors()
+        )
         raise BadRequest(f"the body is not a Stripe event: invalid {fields}") from None
+
+
+# Where the envelope's derived fields come from in the event, to name them as Stripe does.
+_FIELDS = {"object_id": "data.object.id", "customer_id": "data.object.customer"}
 
 
 def customer_of(obj: dict[str, Any]) -> str | None:

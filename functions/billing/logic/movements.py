@@ -2,7 +2,7 @@
 
 The records are a function of the set of versions, never of the order they arrived in: a
 late event inserts its version into the history and the records are derived again, so
-in-order and shuffled delivery end with the same records (CONTRACT.md section 4).
+in-order and shuffled delivery end with the same records (docs/REVENUE.md, "Definitions").
 """
 
 from __future__ import annotations

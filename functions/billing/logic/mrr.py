@@ -1,4 +1,4 @@
-"""MRR arithmetic, CONTRACT.md section 4: pure, exact, rounded once per subscription.
+"""MRR arithmetic (docs/REVENUE.md, "Definitions"): pure, exact, rounded once per subscription.
 
 Subscription MRR = Σ items ``unit_amount * quantity * f / interval_count`` with f = 1 (month),
 1/12 (year), 52/12 (week), 365/12 (day), less the discounts on the subscription at that time,

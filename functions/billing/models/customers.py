@@ -1,4 +1,4 @@
-"""API views of a customer and a subscription (CONTRACT.md, Billing routes)."""
+"""API views of a customer and a subscription (docs/API.md, "Billing")."""
 
 from __future__ import annotations
 
@@ -9,27 +9,47 @@ from pydantic import BaseModel, Field
 from billing.models.dunning import DunningCaseView
 from cognitionos.timeutil import iso
 
+MINOR_UNITS = "integer minor units of `currency` (cents for usd)"
+CURRENCY = Field(description="Lower-case ISO 4217 code", examples=["usd"])
+
 
 class SubscriptionItemView(BaseModel):
-    id: str | None
-    price: str | None
-    product: str | None
-    unit_amount: int | None
-    currency: str | None
-    interval: str | None
-    interval_count: int | None
-    quantity: int
+    id: str | None = Field(description="Stripe's subscription item id", examples=["si_Q1w2e3"])
+    price: str | None = Field(description="Stripe's price id", examples=["price_1Pro"])
+    product: str | None = Field(description="Stripe's product id", examples=["prod_Pro"])
+    unit_amount: int | None = Field(
+        description=f"Price per unit and interval, {MINOR_UNITS}", examples=[4900]
+    )
+    currency: str | None = CURRENCY
+    interval: str | None = Field(
+        description="Billing interval: `day`, `week`, `month` or `year`", examples=["month"]
+    )
+    interval_count: int | None = Field(description="Intervals per billing period", examples=[1])
+    quantity: int = Field(description="Units subscribed", examples=[3])
 
 
 class SubscriptionView(BaseModel):
-    id: str
-    customer: str | None
-    status: str | None
-    mrr: int
-    currency: str | None
-    items: list[SubscriptionItemView]
-    cancel_at_period_end: bool
-    current_period_end: str | None
+    id: str = Field(description="Stripe's subscription id", examples=["sub_1QZ3nJFx8cLr0aB2"])
+    customer: str | None = Field(
+        description="Stripe's customer id", examples=["cus_NffrFeUfNV2Hib"]
+    )
+    status: str | None = Field(
+        description="Stripe's status: `trialing`, `active`, `past_due`, `unpaid`, `paused`, "
+        "`canceled`, `incomplete`, `incomplete_expired`",
+        examples=["active"],
+    )
+    mrr: int = Field(
+        description=f"What it contributes to MRR now, after discounts, {MINOR_UNITS}",
+        examples=[14700],
+    )
+    currency: str | None = CURRENCY
+    items: list[SubscriptionItemView] = Field(description="What is subscribed to")
+    cancel_at_period_end: bool = Field(
+        description="It ends when the current period does", examples=[False]
+    )
+    current_period_end: str | None = Field(
+        description="When the current period ends, ISO-8601 UTC", examples=["2025-04-01T00:00:00Z"]
+    )
     discount_terms_unknown: bool = Field(
         description=(
             "A discount on the subscription whose coupon's terms billing has not seen yet "
@@ -66,11 +86,19 @@ class SubscriptionView(BaseModel):
 
 
 class CustomerView(BaseModel):
-    id: str
-    email: str | None
-    name: str | None
-    currency: str | None
-    mrr: int
-    deleted: bool
-    subscriptions: list[SubscriptionView]
-    dunning: DunningCaseView | None
+    id: str = Field(description="Stripe's customer id", examples=["cus_NffrFeUfNV2Hib"])
+    email: str | None = Field(
+        description="Decrypted for the caller; null if unknown or erased",
+        examples=["ada@example.com"],
+    )
+    name: str | None = Field(
+        description="Decrypted for the caller; null if unknown or erased",
+        examples=["Ada Lovelace"],
+    )
+    currency: str | None = CURRENCY
+    mrr: int = Field(description=f"The customer's MRR now, {MINOR_UNITS}", examples=[14700])
+    deleted: bool = Field(description="Deleted in Stripe", examples=[False])
+    subscriptions: list[SubscriptionView] = Field(description="Every subscription, ended ones too")
+    dunning: DunningCaseView | None = Field(
+        description="The open dunning case, if a payment is being retried"
+    )

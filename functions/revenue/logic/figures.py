@@ -1,4 +1,4 @@
-"""One month of revenue figures as the API shows them (CONTRACT.md, Revenue routes)."""
+"""One month of revenue figures as the API shows them (docs/REVENUE.md, "Routes")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Fixed exchange rates to the reporting currency (CONTRACT.md section 4: a rate never creates
-a movement, so a customer's MRR is converted at one configured rate, not a daily one)."""
+"""Fixed exchange rates to the reporting currency (docs/REVENUE.md, "Multi-currency": a rate
+never creates a movement, so a customer's MRR is converted at one configured rate, not a daily
+one)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Calendar months as integers (``year * 12 + month - 1``): arithmetic without dates.
 
-The API speaks ``YYYY-MM`` (CONTRACT.md section 2); the rollup and the views count months.
+The API speaks ``YYYY-MM`` (docs/API.md, "Money and time"); the rollup and the views count
+months.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ import re
 from datetime import UTC, date, datetime
 
 Month = int
-MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"
+# Years 0001 to 9999 in four ASCII digits: the calendar, and ``datetime``, start at year 1.
+# [0-9], not \d: a pattern also reads as JSON Schema's (ECMA) regex, whose \d is ASCII only.
+YEAR_PATTERN = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+MONTH_PATTERN = rf"^{YEAR_PATTERN}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
 
 
 def parse_month(text: str) -> Month:
     """``"2025-03"`` -> its month number; ValueError naming the text otherwise (year 0000
-    too: the calendar, and ``datetime``, start at year 1)."""
-    found = _MONTH.match(text)
-    if not found or found.group(1) == "0000":
+    too)."""
+    found = _MONTH.fullmatch(text)
+    if not found:
         raise ValueError(f"'{text}' is not a month (YYYY-MM, from 0001-01)")
     return int(found.group(1)) * 12 + int(found.group(2)) - 1
 

@@ -7,6 +7,7 @@
   levels, and every rate 0 over its zero denominator, as in a month that began with no one
   paying.
 - Year 0000 is not a year of the calendar the months count in.
+- A parameter sent empty (``?month=``) is not a month; only an absent one takes the default.
 
 docs/REVENUE.md ("Which months a read answers") says the same for readers.
 """
@@ -17,12 +18,13 @@ import re
 from datetime import date
 
 from cognitionos.errors import Unprocessable
-from revenue.logic.months import Month, month_text, parse_month
+from revenue.logic.months import YEAR_PATTERN, Month, month_text, parse_month
 
 MAX_MONTHS = 120
 DEFAULT_MONTHS = 12
 FORECAST_ROUTE = "/v1/revenue/forecast"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # the shape; date.fromisoformat says if it exists
+# The shape of a day from 0001-01-01; date.fromisoformat says if it exists (not 2025-02-30).
+DATE_PATTERN = rf"^{YEAR_PATTERN}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _DATE = re.compile(DATE_PATTERN)
 
 
@@ -42,8 +44,8 @@ def asked_month(name: str, text: str, this_month: Month) -> Month:
 
 def asked_range(start: str | None, end: str | None, this_month: Month) -> tuple[Month, Month]:
     """``start..end``, by default the 12 months to ``this_month``, both ends checked."""
-    asked_first = asked_month("start", start, this_month) if start else None
-    last = asked_month("end", end, this_month) if end else this_month
+    asked_first = asked_month("start", start, this_month) if start is not None else None
+    last = asked_month("end", end, this_month) if end is not None else this_month
     first = last - DEFAULT_MONTHS + 1 if asked_first is None else asked_first
     if first > last:
         raise Unprocessable(f"start {month_text(first)} is after end {month_text(last)}")
@@ -54,10 +56,10 @@ def asked_range(start: str | None, end: str | None, this_month: Month) -> tuple[
 
 def asked_day(text: str | None, today: date) -> date:
     """The ``as_of`` day, by default ``today``, or a 422 naming it."""
-    if not text:
+    if text is None:
         return today
     try:
-        if not _DATE.match(text):
+        if not _DATE.fullmatch(text):
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:

@@ -25,7 +25,7 @@ from cognitionos.mrr_feed import MOVEMENTS, MovementKind, movement_kind
 from revenue.logic.months import Month, day_of, month_of, month_text, parse_month
 from revenue.logic.timeline import Point
 
-# Movements of the customers paying when the month began (CONTRACT.md §4: GRR and NRR).
+# Movements of the customers paying when the month began (docs/REVENUE.md: GRR and NRR).
 START_MOVEMENTS: tuple[MovementKind, ...] = ("expansion", "contraction", "churn")
 
 

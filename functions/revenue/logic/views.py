@@ -1,4 +1,4 @@
-"""What the revenue routes show, computed from stored monthly totals (CONTRACT.md §4)."""
+"""What the revenue routes show, computed from stored monthly totals (docs/REVENUE.md)."""
 
 from __future__ import annotations
 

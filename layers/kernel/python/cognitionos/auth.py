@@ -1,4 +1,4 @@
-"""API-key authentication and authorization (CONTRACT.md section 2).
+"""API-key authentication and authorization (docs/API.md, "Keys and scopes").
 
 A key reads ``cos_<key id>_<secret>``. Only ``HMAC-SHA256(pepper, secret)`` is stored; the
 pepper lives in Secrets Manager, so a leaked table alone cannot be brute-forced. Every
@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from cognitionos.errors import Forbidden, Unauthorized, Unprocessable
 
@@ -21,20 +21,21 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 ADMIN = "admin"
-SCOPES = frozenset(
-    {
-        ADMIN,
-        "billing:read",
-        "revenue:read",
-        "agents:run",
-        "alerts:manage",
-        "audit:read",
-        "privacy:manage",
-    }
-)
+Scope = Literal[
+    "admin",
+    "billing:read",
+    "revenue:read",
+    "agents:run",
+    "alerts:manage",
+    "audit:read",
+    "privacy:manage",
+]
+SCOPES: frozenset[str] = frozenset(get_args(Scope))
 KEY_PREFIX = "cos_"
+KEY_ID_PATTERN = r"^[a-z0-9]{16}$"
+TENANT_PATTERN = r"^cus_[A-Za-z0-9]{1,64}$"
 _KEY_PATTERN = re.compile(r"^cos_(?P<key_id>[a-z0-9]{16})_(?P<secret>[A-Za-z0-9_-]{32,128})$")
-_TENANT_PATTERN = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
+_TENANT_PATTERN = re.compile(TENANT_PATTERN)
 
 
 @dataclass(frozen=True)

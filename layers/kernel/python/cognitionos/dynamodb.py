@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 
 from cognitionos.errors import BadRequest
 
+UNKNOWN_PAGE = "next_token is not a token this API issued"
+
 
 def plain(value: Any) -> Any:
     """An item as plain JSON values: ``Decimal`` becomes ``int`` (or ``float`` if fractional)."""
@@ -34,20 +36,30 @@ def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str | None, must_match: dict[str, str]) -> dict[str, Any] | None:
+def decode_page_token(
+    token: str | None, must_match: dict[str, str], key_attributes: frozenset[str]
+) -> dict[str, Any] | None:
     """The ``ExclusiveStartKey`` inside ``token``; it must belong to the same query.
 
-    ``must_match`` holds the key attributes the query fixed (its partition key), so a token
-    from another listing, or an edited one, is refused instead of paging somewhere else.
+    The key must name exactly ``key_attributes`` (the table's and the index's keys, all
+    strings here) and hold ``must_match``, the key attributes the query fixed (its partition
+    key): a token from another listing, or an edited one, is refused (400) instead of paging
+    somewhere else or failing in DynamoDB.
     """
-    if not token:
+    if token is None:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error):
-        raise BadRequest("next_token is not a token this API issued") from None
-    if not isinstance(key, dict) or any(key.get(k) != v for k, v in must_match.items()):
+        raise BadRequest(UNKNOWN_PAGE) from None
+    if (
+        not isinstance(key, dict)
+        or set(key) != key_attributes
+        or not all(isinstance(value, str) and value for value in key.values())
+    ):
+        raise BadRequest(UNKNOWN_PAGE)
+    if any(key[k] != v for k, v in must_match.items()):
         raise BadRequest("next_token belongs to a different listing")
     return key
 

@@ -37,5 +37,9 @@ class PayloadTooLarge(DomainError):
     status_code = 413
 
 
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+
+
 class Unprocessable(DomainError):
     status_code = 422

@@ -2,29 +2,131 @@
 
 Domain exceptions (``cognitionos.errors``) become JSON ``{"message": ...}`` responses with
 their status code here and nowhere else; handlers simply raise them.
+
+Every request is looked at in the same order (docs/API.md, "Errors"): the API key (401, 403),
+then a JSON body's media type (415) and encoding (400), then the request's fields (422).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from pydantic import BaseModel, Field
 
 from cognitionos.auth import ApiKeyStore, Principal, bearer_token
 from cognitionos.aws import dynamodb_table
-from cognitionos.errors import BadRequest, DomainError
+from cognitionos.errors import BadRequest, DomainError, UnsupportedMediaType
 from cognitionos.observability import logger
 from cognitionos.settings import FunctionSettings, load_settings
 
-Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 PEPPER_MAX_AGE_S = 300
+JSON_MEDIA_TYPE = "application/json"
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    message: str = Field(
+        description="What went wrong, in words for a person",
+        examples=["this API key lacks the 'billing:read' scope"],
+    )
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: the request is well-formed JSON but breaks the route's rules."""
+
+    errors: list[str] = Field(
+        description="One entry per problem: where (`query.limit`, `scopes.0`) and what",
+        examples=[["query.limit: Input should be less than or equal to 100"]],
+    )
+
+
+# What a 401 and a 403 mean on every /v1 route; a route adds its own meanings to these.
+UNAUTHORIZED = "No `Authorization: Bearer <api key>` header, or a malformed, unknown or revoked key"
+FORBIDDEN = "The key lacks this route's scope"
+PAGE_EXAMPLES = {400: "next_token is not a token this API issued"}
+INVALID = "A parameter or field breaks the rules documented here; `errors` names each"
+
+
+# Every list: ``limit`` items at most, and ``next_token`` from the previous page for the next.
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=100,
+        description="At most this many items on the page",
+        openapi_examples={"a page of 20": {"value": 20}},
+    ),
+]
+NextToken = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_-]{1,2048}$",
+        description=(
+            "Opaque: the `next_token` of the previous page, passed back unchanged, for the "
+            "page after it. Absent for the first page. A token this listing did not issue is "
+            "a 400."
+        ),
+    ),
+]
+
+
+# What each error looks like in the document, unless a route shows its own.
+ERROR_EXAMPLES = {
+    400: "the request body is not valid JSON",
+    401: "unknown API key",
+    403: "this API key lacks the 'billing:read' scope",
+    404: "no customer cus_NffrFeUfNV2Hib",
+    413: "the request body is 5000000 bytes; a Stripe webhook may be at most 4194304 bytes (4 MiB)",
+    415: "the body must be JSON, sent with 'Content-Type: application/json'; got "
+    "'application/x-www-form-urlencoded'",
+    422: "query.limit: Input should be less than or equal to 100",
+    502: "job 'dunning' failed: ...",
+    504: "job 'billing-reconcile' is still running after 28 s; it finishes on its own",
+}
+
+
+def documented_responses(
+    success: str,
+    errors: dict[int, str],
+    *,
+    status: int = 200,
+    success_model: type[BaseModel] | None = None,
+    examples: dict[int, str] | None = None,
+) -> dict[int, OpenAPIResponse]:
+    """A route's OpenAPI responses: ``success`` (its body is ``success_model``, by default
+    the route's return type) and each error status with what it means there, all with the
+    error body and an example ``message`` (``examples``, else ``ERROR_EXAMPLES``)."""
+    responses: dict[int, OpenAPIResponse] = {status: {"description": success}}
+    if success_model is not None:
+        responses[status]["content"] = {JSON_MEDIA_TYPE: {"model": success_model}}
+    for code, meaning in sorted(errors.items()):
+        message = (examples or {}).get(code) or ERROR_EXAMPLES[code]
+        body: dict[str, Any] = {"message": message}
+        if code == 422:
+            body["errors"] = [message]
+        responses[code] = {
+            "description": meaning,
+            "content": {
+                JSON_MEDIA_TYPE: {
+                    "model": ValidationErrorBody if code == 422 else ErrorBody,
+                    "examples": {"example": {"value": body}},
+                }
+            },
+        }
+    return responses
 
 
 def body_bytes(event: BaseProxyEvent) -> bytes:
@@ -50,16 +152,85 @@ def body_text(event: BaseProxyEvent) -> str:
     return utf8_text(body_bytes(event))
 
 
+def require_json_body(event: BaseProxyEvent) -> None:
+    """A JSON body route's body: sent as ``application/json`` (415 otherwise) in UTF-8 (400)."""
+    content_type = event.headers.get("content-type") or ""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaType(_not_json(media_type))
+    utf8_text(body_bytes(event))
+
+
+def _not_json(media_type: str) -> str:
+    sent = f"'{media_type}'" if media_type else "no Content-Type"
+    return f"the body must be JSON, sent with 'Content-Type: {JSON_MEDIA_TYPE}'; got {sent}"
+
+
 def json_response(status_code: int, body: dict[str, Any]) -> Response[Any]:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
+    """Route middleware: authenticate the bearer key and demand ``scope`` (admin implies all).
+
+    The resolver runs it before request validation (``_CallerFirst``); it runs again as a
+    route middleware, where it only checks the scope of the principal already found.
+    """
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def authorize(self, app: APIGatewayHttpResolver) -> None:
+        principal = app.context.get("principal")
+        if not isinstance(principal, Principal):
+            token = bearer_token(app.current_event.headers.get("authorization"))
+            principal = api_key_store().authenticate(token)
+            logger.append_keys(api_key_id=principal.key_id)
+            app.append_context(principal=principal)
+        principal.require_scope(self.scope)
+
+    def handler(
+        self, app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+    ) -> Response[Any]:
+        self.authorize(app)
+        return next_middleware(app)
+
+
+def require_scope(scope: str) -> RequireScope:
+    return RequireScope(scope)
+
+
+class _CallerFirst(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, after what the contract checks first.
+
+    Powertools runs its validation before any route middleware, so an unauthenticated
+    request with a bad parameter would learn about the parameter (422). This one takes its
+    place at the head of every validated route: the route's key check, then a JSON body's
+    media type and encoding, then Powertools' validation itself.
+    """
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
+        route = app.context["_route"]  # set by Powertools before any middleware runs
+        for middleware in route.middlewares:
+            if isinstance(middleware, RequireScope):
+                middleware.authorize(app)
+        if route.dependant.body_params:
+            require_json_body(app.current_event)
+        return super().handler(app, next_middleware)
+
+
 def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver:
-    """An HTTP API (payload v2) resolver with the contract's error mapping."""
+    """An HTTP API (payload v2) resolver with the contract's error mapping and order."""
     app = APIGatewayHttpResolver(enable_validation=enable_validation)
+    if enable_validation:
+        # The one instance Powertools puts at the head of each validated route's stack.
+        app._request_validation_middleware = _CallerFirst()
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response[Any]:
+        if exc.status_code == 422:  # every 422 has the same shape (ValidationErrorBody)
+            return json_response(422, {"message": exc.message, "errors": [exc.message]})
         return json_response(exc.status_code, {"message": exc.message})
 
     @app.exception_handler(RequestValidationError)
@@ -67,10 +238,10 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             return json_response(400, {"message": "the request body is not valid JSON"})
-        problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
-            for err in errors
-        ]
+        if any(err.get("type") == "unsupported_content_type" for err in errors):
+            media_type = app.current_event.headers.get("content-type") or ""
+            return json_response(415, {"message": _not_json(media_type)})
+        problems = [_problem(err) for err in errors]
         return json_response(422, {"message": "; ".join(problems), "errors": problems})
 
     @app.not_found
@@ -79,6 +250,12 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
         return json_response(404, {"message": f"no route {event.http_method} {event.path}"})
 
     return app
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """``query.limit: Input should be ...``; a body field is named without ``body``."""
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
 class ApiKeyAuthSettings(FunctionSettings):
@@ -98,20 +275,6 @@ def api_key_store() -> ApiKeyStore:
     settings = _auth_settings()
     pepper = parameters.get_secret(settings.api_key_pepper_secret_id, max_age=PEPPER_MAX_AGE_S)
     return ApiKeyStore(dynamodb_table(settings.api_keys_table), str(pepper))
-
-
-def require_scope(scope: str) -> Middleware:
-    """Route middleware: authenticate the bearer key and demand ``scope`` (admin implies all)."""
-
-    def authorize(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        token = bearer_token(app.current_event.headers.get("authorization"))
-        principal = api_key_store().authenticate(token)
-        principal.require_scope(scope)
-        logger.append_keys(api_key_id=principal.key_id)
-        app.append_context(principal=principal)
-        return next_middleware(app)
-
-    return authorize
 
 
 class _HasContext(Protocol):

@@ -10,7 +10,7 @@ sees each customer's latest set once more after any change. Only these items car
 index's keys, so a reader allowed the index sees nothing else of the billing table.
 
 This module is the one description of that feed, shared by the writer and the reader,
-and of the movement each change of MRR is (CONTRACT.md section 4).
+and of the movement each change of MRR is (docs/REVENUE.md, "Definitions").
 """
 
 from __future__ import annotations
