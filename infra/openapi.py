@@ -26,7 +26,8 @@ from infra import topology
 
 OUTPUT = Path(__file__).resolve().parent.parent / "functions" / "platform_api" / "openapi.json"
 DESCRIPTION = (
-    "CognitionOS: Stripe billing and revenue analytics (agents, alerts and privacy are planned).\n\n"
+    "CognitionOS: Stripe billing and revenue analytics (agents, alerts and privacy are "
+    "planned).\n\n"
     "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route: no key or an "
     "unknown one is a 401, a key without the route's scope a 403, and the key is checked "
     "before anything else in the request. Every answer is JSON; an error is "
