@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from billing.logic.envelope import id_of
 from billing.logic.mrr import Discount
 
 # {"percent_off": "25" | None, "amount_off": 500 | None, "currency": "usd" | None,
@@ -70,7 +71,7 @@ def discount_ref(discount: Mapping[str, Any]) -> DiscountRef:
         else None,
         "start": discount.get("start"),
         "end": discount.get("end"),
-        "subscription": _id_of(discount.get("subscription")),
+        "subscription": id_of(discount.get("subscription")),
     }
 
 
@@ -110,9 +111,3 @@ def unresolved_coupons(refs: Iterable[Mapping[str, Any]], book: CouponBook) -> s
         for ref in refs
         if ref.get("coupon_id") and terms_of(ref, book) is None
     }
-
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else None

@@ -52,10 +52,14 @@ def customer_of(obj: dict[str, Any]) -> str | None:
     """The Stripe customer an object belongs to (the object itself for a customer)."""
     if obj.get("object") == "customer":
         return str(obj["id"])
-    customer = obj.get("customer")
-    if isinstance(customer, dict):
-        customer = customer.get("id")
-    return customer if isinstance(customer, str) else None
+    return id_of(obj.get("customer"))
+
+
+def id_of(value: Any) -> str | None:
+    """The id of an expandable field: the id itself, or the expanded object's ``id``."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
 
 
 def message_group(event: StripeEventEnvelope) -> str:

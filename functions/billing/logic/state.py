@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from billing.logic.coupons import coupon_of, coupon_terms, discount_ref, missing_coupon_fields
-from billing.logic.envelope import customer_of
+from billing.logic.envelope import customer_of, id_of
 from billing.logic.versions import content_hash, precedence, version_key
 from billing.models.events import StripeEventEnvelope
 
@@ -215,7 +215,7 @@ def subscription_state(sub: dict[str, Any]) -> dict[str, Any]:
         "cancellation_reason": (sub.get("cancellation_details") or {}).get("reason"),
         # Expanded discounts, as references; ids alone come as customer.discount events.
         "discounts": [discount_ref(d) for d in listed if isinstance(d, dict)],
-        "discount_ids": sorted({_id_of(d) or "" for d in listed} - {""}),
+        "discount_ids": sorted({id_of(d) or "" for d in listed} - {""}),
         "items": items,
     }
 
@@ -276,8 +276,8 @@ def charge_state(charge: dict[str, Any]) -> dict[str, Any]:
         "amount": charge.get("amount"),
         "amount_refunded": charge.get("amount_refunded") or 0,
         "refunded": bool(charge.get("refunded")),
-        "invoice": _id_of(charge.get("invoice")),
-        "payment_intent": _id_of(charge.get("payment_intent")),
+        "invoice": id_of(charge.get("invoice")),
+        "payment_intent": id_of(charge.get("payment_intent")),
         "disputed": bool(charge.get("disputed")),
     }
 
@@ -288,8 +288,8 @@ def dispute_state(dispute: dict[str, Any]) -> dict[str, Any]:
         "currency": dispute.get("currency"),
         "amount": dispute.get("amount"),
         "reason": dispute.get("reason"),
-        "charge": _id_of(dispute.get("charge")),
-        "payment_intent": _id_of(dispute.get("payment_intent")),
+        "charge": id_of(dispute.get("charge")),
+        "payment_intent": id_of(dispute.get("payment_intent")),
     }
 
 
@@ -304,8 +304,8 @@ def checkout_state(session: dict[str, Any], event_type: str) -> dict[str, Any]:
         "status": session.get("status"),
         "mode": session.get("mode"),
         "payment_status": payment_status,
-        "subscription": _id_of(session.get("subscription")),
-        "invoice": _id_of(session.get("invoice")),
+        "subscription": id_of(session.get("subscription")),
+        "invoice": id_of(session.get("invoice")),
         "currency": session.get("currency"),
         "amount_total": session.get("amount_total"),
     }
@@ -318,12 +318,6 @@ def discount_attributes(discount: dict[str, Any], deleted: bool) -> dict[str, An
 def coupon_state(coupon: dict[str, Any], deleted: bool) -> dict[str, Any]:
     """A coupon's terms; deleting a coupon leaves the discounts made from it as they are."""
     return {**coupon_terms(coupon), "deleted": deleted or bool(coupon.get("deleted"))}
-
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else None
 
 
 _KINDS: tuple[tuple[Kind, frozenset[str]], ...] = (
