@@ -12,7 +12,7 @@ from billing.dal.billing_state import BillingState
 from billing.dal.dunning_cases import DunningCases
 from billing.dal.personal_data import personal_field
 from billing.logic.history import CustomerHistory
-from billing.logic.movements import customer_mrr, subscription_mrr_at
+from billing.logic.movements import customer_mrr
 from billing.models.customers import CustomerView, SubscriptionView
 from billing.models.dunning import DunningCaseView
 from billing.settings import api_settings
@@ -77,7 +77,6 @@ def get_customer(
         raise NotFound(f"no customer {customer_id}")
     now = int(time.time())
     coupons = state.coupon_terms(history.coupon_ids())
-    discounts = history.discount_versions(coupons)
     currency, mrr = customer_mrr(history.records, customer.get("currency"), now)
     case = DunningCases(dynamodb_table(api_settings().billing_table)).open_case_of(customer_id)
     return CustomerView(
@@ -88,11 +87,7 @@ def get_customer(
         mrr=mrr,
         deleted=bool(customer.get("deleted")),
         subscriptions=[
-            SubscriptionView.of(
-                s,
-                subscription_mrr_at(s["id"], s, discounts, coupons, now),
-                history.terms_unknown(s["id"], s, coupons),
-            )
+            SubscriptionView.of(s, *history.subscription_now(s, coupons, now))
             for s in subscriptions
         ],
         dunning=DunningCaseView.of(case) if case else None,
@@ -135,9 +130,6 @@ def get_subscription(
     if sub is None or not current_principal(router).can_see_tenant(sub.get("customer_id")):
         raise NotFound(f"no subscription {subscription_id}")
     customer_id = sub.get("customer_id")
-    history = state.history(customer_id) if customer_id else CustomerHistory(str(customer_id))
+    history = state.history(customer_id) if customer_id else CustomerHistory("")
     coupons = state.coupon_terms(history.coupon_ids())
-    mrr = subscription_mrr_at(
-        subscription_id, sub, history.discount_versions(coupons), coupons, int(time.time())
-    )
-    return SubscriptionView.of(sub, mrr, history.terms_unknown(subscription_id, sub, coupons))
+    return SubscriptionView.of(sub, *history.subscription_now(sub, coupons, int(time.time())))

@@ -9,7 +9,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from billing.logic.coupons import CouponBook, discount_of, unresolved_coupons
-from billing.logic.movements import DiscountVersion, MrrChange, SubscriptionVersion, mrr_changes
+from billing.logic.movements import (
+    DiscountVersion,
+    MrrChange,
+    SubscriptionVersion,
+    mrr_changes,
+    subscription_mrr_at,
+)
 from billing.logic.state import StateChange
 
 TieKey = tuple[str, str, int]  # (kind, object id, created)
@@ -80,6 +86,15 @@ class CustomerHistory:
         )
         unknown = unresolved_coupons(self._discount_refs(), coupons)
         return Derivation(tuple(records), frozenset(unknown))
+
+    def subscription_now(
+        self, state: Mapping[str, Any], coupons: CouponBook, at: int
+    ) -> tuple[int, bool]:
+        """A subscription's MRR at ``at`` (its stored state, its own discounts and the
+        customer's that are on then), and whether a discount on it has unknown terms."""
+        sub_id = str(state["id"])
+        mrr = subscription_mrr_at(sub_id, state, self.discount_versions(coupons), coupons, at)
+        return mrr, self.terms_unknown(sub_id, state, coupons)
 
     def terms_unknown(self, sub_id: str, state: Mapping[str, Any], coupons: CouponBook) -> bool:
         """Whether a discount now on the subscription has terms billing does not know yet

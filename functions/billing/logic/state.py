@@ -71,10 +71,6 @@ REFETCHED_ON_TIE: frozenset[Kind] = frozenset({"customer", "subscription", "invo
 # Kinds whose versions feed a customer's MRR history (logic/movements.py).
 HISTORY_KINDS: frozenset[Kind] = frozenset({"subscription", "discount"})
 
-# What storing a change did: new state, an older version than the one stored (only the
-# event's status changes), or an event (or the same content under another id) seen before.
-ApplyOutcome = Literal["applied", "stale", "duplicate"]
-
 
 @dataclass(frozen=True)
 class StateChange:
