@@ -48,3 +48,44 @@ def fx_rates(value: str) -> None:
         number = isinstance(rate, int | float) and not isinstance(rate, bool)
         if not number or not math.isfinite(rate) or rate <= 0:
             raise ValueError(f"the rate of {code} must be a positive number, got {rate!r}")
+
+
+LLM_PROVIDERS = ("openai", "bedrock", "anthropic", "replay")
+
+
+def llm_provider(value: str) -> None:
+    if value not in LLM_PROVIDERS:
+        raise ValueError(f"must be one of {', '.join(LLM_PROVIDERS)}, got {value!r}")
+
+
+def non_empty(value: str) -> None:
+    if not value.strip():
+        raise ValueError("must not be empty")
+
+
+def empty_or_url(value: str) -> None:
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+
+
+def token_count(value: str) -> None:
+    if not value.isdigit() or not 1024 <= int(value) <= 2_000_000:
+        raise ValueError(f"must be a whole number of tokens from 1024 to 2000000, got {value!r}")
+
+
+def llm_prices(value: str) -> None:
+    """A JSON object: model -> {"input": usd per million, "output": usd per million}."""
+    example = '{"gpt-4o-mini": {"input": 0.15, "output": 0.6}}'
+    try:
+        prices = json.loads(value, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        raise ValueError(f"must be a JSON object like {example}, got {value!r} ({exc})") from None
+    if not isinstance(prices, dict):
+        raise ValueError(f"must be a JSON object like {example}, got {value!r}")
+    for model, entry in prices.items():
+        if not isinstance(entry, dict) or set(entry) != {"input", "output"}:
+            raise ValueError(f'the price of {model!r} must be {{"input": ..., "output": ...}}')
+        for side, rate in entry.items():
+            number = isinstance(rate, int | float) and not isinstance(rate, bool)
+            if not number or not math.isfinite(rate) or rate < 0:
+                raise ValueError(f"the {side} price of {model!r} must be a number >= 0")

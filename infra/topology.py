@@ -292,6 +292,7 @@ class Function:
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
     settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
     buckets: tuple[BucketAccess, ...] = ()  # object actions on S3 buckets
+    calls_models: bool = False  # Amazon Bedrock: bedrock:InvokeModel (the Converse API)
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -376,7 +377,17 @@ SUBJECT_KEYS_TABLE = Table("subject-keys", partition_key="subject_id", sort_key=
 USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attribute="expires_at")
 # Revenue's own state: rollup cursor, per-customer MRR timelines, per-year month totals.
 REVENUE_TABLE = Table("revenue")
-TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE, REVENUE_TABLE)
+# Agent runs, their steps and outputs, run summaries, tenants' long-term memory, and the
+# per-model token calibration (functions/agents/dal). Runs expire 30 days after creation.
+AGENTS_TABLE = Table("agents", ttl_attribute="expires_at")
+TABLES = (
+    BILLING_TABLE,
+    API_KEYS_TABLE,
+    SUBJECT_KEYS_TABLE,
+    USAGE_TABLE,
+    REVENUE_TABLE,
+    AGENTS_TABLE,
+)
 
 # What personal data needs of the subject keys (cognitionos.crypto.SubjectKeyring): a
 # reader gets a subject's wrapped key (one consistent GetItem); a writer also puts the key
@@ -403,7 +414,11 @@ KEYS = (PII_KEY,)
 BILLING_EVENTS = Queue("billing-events", fifo=True, max_receives=5, batch_size=10)
 # Usage record ids to report to Stripe; order does not matter, duplicates are harmless.
 USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
-QUEUES = (BILLING_EVENTS, USAGE_REPORTS)
+# One step of one agent run per message (batch of one: parallel tasks run in parallel
+# Lambdas). Standard: duplicates and reordering are harmless, each step is claimed once.
+# Visibility outlasts the step's 120 s timeout, so a live step is never delivered again.
+AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=180)
+QUEUES = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
 
 # --- buckets ------------------------------------------------------------------------------
 
@@ -452,7 +467,49 @@ REPORTING_CURRENCY = Setting(
     description="The currency revenue figures are reported in (lower-case ISO 4217 code)",
     check=setting_checks.currency_code,
 )
-SETTINGS = (FX_RATES, REPORTING_CURRENCY)
+LLM_PROVIDER = Setting(
+    env="COGNITION_LLM_PROVIDER",
+    context="llmProvider",
+    default="replay",
+    description=(
+        "Who answers the agents' model calls: openai (any OpenAI-compatible server), "
+        "bedrock, anthropic, or replay (a recorded run, no model at all)"
+    ),
+    check=setting_checks.llm_provider,
+)
+LLM_MODEL = Setting(
+    env="COGNITION_LLM_MODEL",
+    context="llmModel",
+    default="replay",
+    description="The model the agents call (e.g. gpt-4o-mini, llama3.2, a Bedrock model id)",
+    check=setting_checks.non_empty,
+)
+LLM_PRICES = Setting(
+    env="COGNITION_LLM_PRICES",
+    context="llmPrices",
+    default="{}",
+    description=(
+        'USD per million tokens, a JSON object such as {"llama3.2": {"input": 0, '
+        '"output": 0}}; models it does not name are priced from genai-prices'
+    ),
+    check=setting_checks.llm_prices,
+)
+OPENAI_BASE_URL = Setting(
+    env="OPENAI_BASE_URL",
+    context="openaiBaseUrl",
+    default="",
+    description="The OpenAI-compatible server's base URL (http://127.0.0.1:11434/v1 for Ollama)",
+    check=setting_checks.empty_or_url,
+)
+LLM_CONTEXT_TOKENS = Setting(
+    env="COGNITION_LLM_CONTEXT_TOKENS",
+    context="llmContextTokens",
+    default="8192",
+    description="The model's context window in tokens: prompts are packed under 90% of it",
+    check=setting_checks.token_count,
+)
+LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
+SETTINGS = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -719,6 +776,62 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=29,
     ),
 )
+
+
+AGENT_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "agents-api",
+        handler="agents.handlers.api.lambda_handler",
+        description="Agent runs API: start a run, read it, cancel it",
+        routes=(
+            Route("POST", "/v1/agents/runs"),
+            Route("GET", "/v1/agents/runs/{run_id}"),
+            Route("POST", "/v1/agents/runs/{run_id}/cancel"),
+        ),
+        tables=(
+            TableAccess(
+                AGENTS_TABLE,
+                (
+                    "dynamodb:GetItem",  # a run
+                    "dynamodb:Query",  # its task outputs
+                    "dynamodb:PutItem",  # a new run, conditionally
+                    "dynamodb:UpdateItem",  # cancelled
+                ),
+            ),
+            API_KEY_AUTH,
+        ),
+        sends_to=(AGENT_STEPS,),  # a new run's plan step
+        secrets=API_KEY_AUTH_SECRETS,
+        pii="write",  # goals are sealed with the tenant's data key
+    ),
+    Function(
+        "agents-step",
+        handler="agents.handlers.step.lambda_handler",
+        description="Executes one step of an agent run per message: plan, task, evaluate, ...",
+        consumes=AGENT_STEPS,
+        sends_to=(AGENT_STEPS, USAGE_REPORTS),  # the next steps; a tenant's tokens to Stripe
+        tables=(
+            TableAccess(
+                AGENTS_TABLE,
+                (
+                    "dynamodb:GetItem",  # the run, a step's record, a calibration
+                    "dynamodb:Query",  # outputs, summaries, the tenant's long-term memory
+                    # A claim (step put + reservation update) and an apply (run, step and
+                    # output in one transaction); a summary, a memory, a calibration.
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ),
+            ),
+            USAGE_RECORDING,
+        ),
+        settings=LLM_SETTINGS,
+        calls_models=True,  # the bedrock provider
+        pii="write",  # outputs and memory are sealed with the tenant's data key
+        memory_mb=512,
+        timeout_s=120,  # a model call may take a minute; the queue's visibility is 180 s
+    ),
+)
+FUNCTIONS = FUNCTIONS + AGENT_FUNCTIONS
 
 
 def function(name: str) -> Function:

@@ -89,6 +89,18 @@ class Functions(Construct):
                 f"Objects are named at run time (a Stripe event id): {', '.join(access.actions)} "
                 f"on the objects of the one bucket {access.bucket.name}, and no bucket action.",
             )
+        if fn.calls_models:
+            for resource in (
+                "Resource::arn:aws:bedrock:*::foundation-model/*",
+                "Resource::arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*",
+            ):
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[{resource}]",
+                    "The model is chosen per deployment (-c llmModel) and a cross-region "
+                    "inference profile routes to its model in several regions: only "
+                    "bedrock:InvokeModel, on foundation models and this account's profiles.",
+                )
         if self._tracing:
             document.add_statements(policies.tracing())
             acknowledge(

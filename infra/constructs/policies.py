@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -137,7 +138,26 @@ def statements(
     if stack_key := stack_key_actions(fn):
         found.append(_allow("UseStackKey", stack_key, [resources.key.key_arn]))
     found.extend(_use_key(key, fn, resources) for key in fn.keys)
+    if fn.calls_models:
+        found.append(invoke_models(log_group))
     return found
+
+
+# The Converse API is authorised as bedrock:InvokeModel on the model, or on the cross-region
+# inference profile and the models it routes to (in any of its regions).
+MODEL_ACTIONS = ("bedrock:InvokeModel",)
+
+
+def invoke_models(scope: logs.ILogGroup) -> iam.PolicyStatement:
+    stack = Stack.of(scope)
+    return _allow(
+        "InvokeModels",
+        MODEL_ACTIONS,
+        [
+            "arn:aws:bedrock:*::foundation-model/*",
+            f"arn:aws:bedrock:{stack.region}:{stack.account}:inference-profile/*",
+        ],
+    )
 
 
 def send_email(fn: topology.Function, resources: Resources) -> iam.PolicyStatement:

@@ -66,6 +66,10 @@ def reset_runtime_caches() -> None:
     """Forget clients, settings and cached secrets, as a new execution environment would."""
     from aws_lambda_powertools.utilities import parameters
 
+    import agents.dal.llm
+    import agents.handlers.step
+    import agents.llm_settings
+    import agents.settings
     import billing.settings
     import cognitionos.crypto
     import cognitionos.http
@@ -80,7 +84,9 @@ def reset_runtime_caches() -> None:
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()
     cognitionos.usage.usage_settings.cache_clear()
-    for module in (billing.settings, platform_api.settings):
+    agents.handlers.step.step_runner.cache_clear()
+    agents.dal.llm.provider_from_env.cache_clear()
+    for module in (billing.settings, platform_api.settings, agents.settings, agents.llm_settings):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()

@@ -1,0 +1,207 @@
+"""Agent runs under moto, step by step: planning, fan-out and fan-in, evaluation and
+refinement, budgets, cancel, and redelivery (duplicates and any order change nothing)."""
+
+from __future__ import annotations
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fakes.openai_server import Answer
+from tests.integration.agent_driver import (  # noqa: F401 (fixture)
+    MODEL,
+    THREE_TASKS,
+    agents,
+    scripted,
+)
+
+PRICE_IN, PRICE_OUT = Decimal(1), Decimal(2)
+
+
+def cost(input_tokens: int, output_tokens: int) -> float:
+    return float((PRICE_IN * input_tokens + PRICE_OUT * output_tokens) / 1_000_000)
+
+
+def test_a_parallel_run_fans_out_its_ready_tasks_and_joins_once(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    run_id = driver.start(strategy="parallel")
+
+    driver.deliver(driver.pending())  # the plan
+    fanned_out = driver.pending()
+    assert sorted(b.split('"task_id":"')[1][:2] for b in fanned_out) == ["t1", "t2"]
+    driver.deliver(fanned_out)
+    driver.drain()
+
+    run = driver.run(run_id)
+    assert run["status"] == "succeeded", run
+    assert [t["status"] for t in run["plan"]] == ["done"] * 3
+    assert run["plan"][2]["output"] == "output of t3"
+    assert run["result"] == "output of t3"
+    assert run["iterations"] == 1 and run["confidence"] == 0.9
+    calls = driver.fake.calls
+    assert (calls["submit_plan"], calls["submit_task_result"], calls["submit_evaluation"]) == (
+        1,
+        3,
+        1,
+    )
+    assert run["usage"]["input_tokens"] == 5 * 120
+    assert run["usage"]["output_tokens"] == 5 * 40
+    assert run["usage"]["cost_usd"] == cost(5 * 120, 5 * 40)
+    assert all(body["max_tokens"] == 1024 for body in driver.fake.requests)
+
+
+def test_a_sequential_run_runs_one_task_at_a_time_in_dependency_order(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    run_id = driver.start()
+    order = []
+    for _ in range(20):
+        pending = driver.pending()
+        if not pending:
+            break
+        assert len(pending) == 1
+        if '"task_id"' in pending[0]:
+            order.append(pending[0].split('"task_id":"')[1][:2])
+        driver.deliver(pending)
+    assert order == ["t1", "t2", "t3"]
+    assert driver.run(run_id)["status"] == "succeeded"
+
+
+def test_low_confidence_refines_the_tasks_the_feedback_names_then_succeeds(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.5, 0.9]))
+    run_id = driver.start(strategy="parallel")
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "succeeded" and run["iterations"] == 2, run
+    # the feedback names t3: only t3 runs again, with the feedback in its prompt
+    assert driver.fake.calls["submit_task_result"] == 4
+    retried = driver.fake.bodies("submit_task_result")[-1]["messages"][-1]["content"]
+    assert "Feedback on the previous attempt" in retried and "improve t3" in retried
+
+
+def test_a_run_that_never_reaches_the_threshold_needs_review(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.4]))
+    run_id = driver.start(strategy="parallel", max_iterations=2)
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "needs_review" and run["iterations"] == 2, run
+    assert driver.fake.calls["submit_evaluation"] == 2
+
+
+def test_parallel_branches_cannot_reserve_more_than_the_token_budget(agents: Any) -> None:
+    def slow(tool: str, body: dict[str, Any]) -> Any:
+        answer = scripted(THREE_TASKS, [0.9])(tool, body)
+        return Answer(answer, delay_s=0.5) if tool == "submit_task_result" else answer
+
+    driver = agents(slow)
+    budget = 2_500  # the plan's reservation (~1,600) and one task's, never two at once
+    run_id = driver.start(strategy="parallel", budget={"max_tokens": budget})
+    driver.deliver(driver.pending())  # the plan
+    tasks = driver.pending()
+    assert len(tasks) == 2
+    with ThreadPoolExecutor(2) as pool:  # both branches claim while the other is in flight
+        list(pool.map(lambda body: driver.deliver([body]), tasks))
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "budget_exceeded", run
+    assert "budget" in run["error"]
+    assert run["usage"]["total_tokens"] <= budget
+    assert driver.fake.calls["submit_task_result"] == 1
+    assert driver.fake.calls["submit_evaluation"] == 0
+
+
+def test_a_cost_budget_counts_the_reply_cap_at_the_output_rate(agents: Any) -> None:
+    # each call costs $0.0021 (300 in at $1/M, 900 out at $2/M); reserving one needs its
+    # input and all 1,024 reply tokens at the output rate: about $0.0025
+    driver = agents(scripted(THREE_TASKS, [0.9]), usage=(300, 900))
+    run_id = driver.start(budget={"max_cost_usd": 0.004})
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "budget_exceeded", run
+    assert run["usage"]["cost_usd"] == cost(300, 900) <= 0.004
+    assert sum(driver.fake.calls.values()) == 1
+
+
+def test_a_time_budget_stops_the_run_before_its_next_call(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    run_id = driver.start(budget={"max_seconds": 1})
+    time.sleep(1.1)
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "budget_exceeded", run
+    assert "time budget" in run["error"]
+    assert sum(driver.fake.calls.values()) == 0
+
+
+def test_cancel_stops_the_run_before_its_next_model_call(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    run_id = driver.start(strategy="parallel")
+    driver.deliver(driver.pending())  # the plan
+    status, answer = driver.api("POST", f"/v1/agents/runs/{run_id}/cancel")
+    assert (status, answer["status"]) == (202, "cancelled")
+    driver.drain()
+    assert driver.fake.calls["submit_task_result"] == 0
+    assert driver.run(run_id)["status"] == "cancelled"
+
+
+def test_a_plan_with_a_cycle_fails_the_run_naming_it(agents: Any) -> None:
+    cyclic = {
+        "tasks": [
+            {"id": "a", "description": "A", "depends_on": ["b"]},
+            {"id": "b", "description": "B", "depends_on": ["a"]},
+        ]
+    }
+    driver = agents(scripted(cyclic, [0.9]))
+    run_id = driver.start()
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "failed"
+    assert "dependency cycle" in run["error"]
+    assert sum(driver.fake.calls.values()) == 1
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 2**32 - 1), duplicate=st.booleans())
+def test_redelivered_and_reordered_steps_change_nothing(
+    agents: Any, seed: int, duplicate: bool
+) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.5, 0.9]))
+    before = sum(driver.fake.calls.values())
+    run_id = driver.start(strategy="parallel")
+    driver.drain(duplicate=duplicate, rng=random.Random(seed))
+    run = driver.run(run_id)
+    assert run["status"] == "succeeded", run
+    # plan, 3 tasks, evaluation, t3 again, evaluation: 7 calls, whatever the deliveries
+    assert sum(driver.fake.calls.values()) - before == 7
+    assert run["usage"]["input_tokens"] == 7 * 120
+    assert run["usage"]["output_tokens"] == 7 * 40
+
+
+def test_a_model_answering_the_wrong_task_fails_the_step_naming_it(agents: Any) -> None:
+    def answer(tool: str, body: dict[str, Any]) -> dict[str, Any]:
+        if tool == "submit_plan":
+            return {"tasks": [{"id": "t1", "description": "Do it", "depends_on": []}]}
+        return {"task_id": "t9", "output": "wrong"}
+
+    driver = agents(answer)
+    run_id = driver.start()
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "failed"
+    assert "task_id is 't9'" in run["error"]
+    assert run["plan"][0]["status"] == "failed"
+
+
+def test_model_name_is_sent(agents: Any) -> None:
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    driver.start()
+    driver.drain()
+    assert {body["model"] for body in driver.fake.requests} == {MODEL}
