@@ -416,8 +416,9 @@ BILLING_EVENTS = Queue("billing-events", fifo=True, max_receives=5, batch_size=1
 USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # One step of one agent run per message (batch of one: parallel tasks run in parallel
 # Lambdas). Standard: duplicates and reordering are harmless, each step is claimed once.
-# Visibility outlasts the step's 120 s timeout, so a live step is never delivered again.
-AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=180)
+# Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
+# delivered again; a step whose Lambda died resumes once it runs out.
+AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
 QUEUES = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
 
 # --- buckets ------------------------------------------------------------------------------
@@ -828,7 +829,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
         calls_models=True,  # the bedrock provider
         pii="write",  # outputs and memory are sealed with the tenant's data key
         memory_mb=512,
-        timeout_s=120,  # a model call may take a minute; the queue's visibility is 180 s
+        timeout_s=90,  # a model call may take a minute; the queue's visibility is 540 s
     ),
 )
 FUNCTIONS = FUNCTIONS + AGENT_FUNCTIONS

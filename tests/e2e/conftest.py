@@ -36,8 +36,9 @@ to exit 0, when the block ends).
 
 The runner starts with ``COGNITION_SCHEDULES=off`` (jobs run only through
 ``POST /v1/admin/jobs/{job}``), a fixed ``STRIPE_WEBHOOK_SECRET`` and its own
-``COGNITION_LOCAL_DIR``; it is stopped with SIGTERM at the end of the session and must
-exit 0.
+``COGNITION_LOCAL_DIR``, and the agents call the session's fake model server
+(``tests/e2e/fake_llm.py``: ``fake_llm().route(goal, ...)`` scripts a run by its goal); it is
+stopped with SIGTERM at the end of the session and must exit 0.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ import boto3
 import pytest
 import requests
 
+from tests.e2e.fake_llm import fake_llm
 from tests.revenue_scenario import FX_RATES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,6 +198,7 @@ def _runner_env(port: int, local_dir: Path) -> dict[str, str]:
             "COGNITION_FX_RATES": FX_RATES,  # the revenue scenario's EUR customer
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
+            **fake_llm().env(),  # the agents' model: tests/e2e/fake_llm.py
         }
     )
     return env

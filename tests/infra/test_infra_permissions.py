@@ -139,7 +139,37 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "secret api-key-pepper": SECRET,
             "stack key": DECRYPT,
         },
+        "agents-api": own_logs
+        | {
+            "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
+            "table api-keys": dynamodb("GetItem"),
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue agent-steps": SEND,
+            "secret api-key-pepper": SECRET,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        },
+        "agents-step": own_logs
+        | {
+            "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
+            "table usage": dynamodb("PutItem"),
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue agent-steps": CONSUME | SEND,
+            "queue usage-reports": SEND,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        }
+        | {resource: MODELS for resource in MODEL_RESOURCES},
     }
+
+
+# The Converse API: bedrock:InvokeModel on foundation models and this account's inference
+# profiles (the model is chosen per deployment).
+MODELS = {"bedrock:InvokeModel"}
+MODEL_RESOURCES = (
+    "arn:aws:bedrock:*::foundation-model/*",
+    "arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*",
+)
 
 
 # Called directly on the PII key: writers create data keys, readers only unwrap them.
@@ -233,6 +263,8 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
             f"{SES_ARN}:template/<{synth.id(stack.email.templates[t.name])}>" for t in fn.emails
         }
         allow(EMAIL, {f"{SES_ARN}:identity/{sender}", f"{SES_ARN}:identity/{domain}", *templates})
+    if fn.calls_models:
+        allow(MODELS, set(MODEL_RESOURCES))
     jobs = topology.jobs()
     allow(INVOKE, {synth.id(stack.functions.functions[jobs[j].name]) for j in fn.invokes})
     return {action: ids for action, ids in grants.items() if ids}

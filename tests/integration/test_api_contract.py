@@ -36,6 +36,9 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/revenue/churn": ("/v1/revenue/churn", {"month": "0000-01"}, None),
     "GET /v1/revenue/cohorts": ("/v1/revenue/cohorts", {"end": "March"}, None),
     "GET /v1/revenue/forecast": ("/v1/revenue/forecast", {"months": "0"}, None),
+    "POST /v1/agents/runs": ("/v1/agents/runs", None, {"goal": "", "max_iterations": 6}),
+    "GET /v1/agents/runs/{run_id}": ("/v1/agents/runs/run-1!", None, None),
+    "POST /v1/agents/runs/{run_id}/cancel": ("/v1/agents/runs/run-1!/cancel", None, None),
 }
 
 

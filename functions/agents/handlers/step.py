@@ -34,7 +34,7 @@ from cognitionos.observability import MetricUnit, logger, metrics, traced
 from cognitionos.queues import send_message
 from cognitionos.usage import record_usage
 
-# Longer than the function's timeout (topology: 120 s), so a live claim is never taken over.
+# Longer than the function's timeout (topology: 90 s), so a live claim is never taken over.
 LEASE_S = 150.0
 
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 WINDOW_FILL = 0.9  # consolidate before a prompt passes 90% of the window
+# Working memory: the notes a step sees besides its own inputs (dependencies, feedback) are
+# the most relevant that fit this many tokens, whatever the window: most of a long history
+# is noise for one task, and every token of it is paid for.
+WORKING_NOTES_TOKENS = 1_500
 MemoryTier = Literal["short", "long"]
 
 
@@ -77,8 +81,10 @@ def pack(
     return Packed(tuple(chosen), tuple(left), used)
 
 
-def fits(text_tokens: int, window_tokens: int, reply_tokens: int) -> bool:
-    return text_tokens + reply_tokens <= int(window_tokens * WINDOW_FILL)
+def history_tokens(items: Sequence[MemoryItem], count: Callable[[str], int]) -> int:
+    """What sending the whole history costs: every item a summary does not stand for."""
+    covered = {i for item in items if item.kind == "summary" for i in item.covers}
+    return sum(count(item.text) + 8 for item in items if item.item_id not in covered)
 
 
 def truncate(text: str, tokens: int, count: Callable[[str], int]) -> str:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agents.logic.memory import WINDOW_FILL, MemoryItem, Packed, pack, truncate
+from agents.logic.memory import (
+    WINDOW_FILL,
+    WORKING_NOTES_TOKENS,
+    MemoryItem,
+    Packed,
+    history_tokens,
+    pack,
+    truncate,
+)
 from agents.logic.plan import Task, leaf_dependencies, leaves
 from agents.logic.run_state import Run
 from agents.models.llm import TOOLS, Message, ModelRequest
@@ -24,7 +32,8 @@ SYSTEM = (
 @dataclass(frozen=True)
 class Prompt:
     request: ModelRequest
-    left_out: tuple[MemoryItem, ...] = ()  # memory that did not fit the window
+    left_out: tuple[MemoryItem, ...] = ()  # memory that did not fit the working notes
+    whole_history_tokens: int = 0  # the prompt's tokens had it carried every memory item
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,10 @@ class Window:
     @property
     def prompt_budget(self) -> int:
         return int(self.context_tokens * WINDOW_FILL) - self.reply_tokens - self.count(SYSTEM)
+
+    def would_overflow(self, prompt_tokens: int) -> bool:
+        """Whether a prompt this large, with its reply, passes 90% of the window."""
+        return prompt_tokens + self.reply_tokens > int(self.context_tokens * WINDOW_FILL)
 
 
 def plan_prompt(run: Run, memory: Sequence[MemoryItem], window: Window) -> Prompt:
@@ -99,14 +112,6 @@ def summary_prompt(run: Run, items: Sequence[MemoryItem], window: Window) -> Pro
     return Prompt(_request(window, "submit_summary", head))
 
 
-def whole_history_tokens(
-    head: str, memory: Sequence[MemoryItem], count: Callable[[str], int]
-) -> int:
-    """What a prompt costs without memory tiers: the head plus every item (the bench's
-    baseline)."""
-    return count(head) + sum(count(item.text) + 8 for item in memory)
-
-
 def _with_memory(  # noqa: PLR0917  # one call per prompt kind, each spelling all six
     window: Window,
     tool: str,
@@ -116,12 +121,14 @@ def _with_memory(  # noqa: PLR0917  # one call per prompt kind, each spelling al
     heading: str,
 ) -> Prompt:
     head = truncate(head, window.prompt_budget * 3 // 4, window.count)
-    packed: Packed = pack(memory, query, window.prompt_budget - window.count(head), window.count)
+    notes_budget = min(window.prompt_budget - window.count(head), WORKING_NOTES_TOKENS)
+    packed: Packed = pack(memory, query, notes_budget, window.count)
     text = head
     if packed.chosen:
         notes = "\n".join(f"- [{item.item_id}] {item.text}" for item in packed.chosen)
         text = f"{head}\n\n{heading}:\n{notes}"
-    return Prompt(_request(window, tool, text), packed.left_out)
+    whole = window.count(SYSTEM) + window.count(head) + history_tokens(memory, window.count)
+    return Prompt(_request(window, tool, text), packed.left_out, whole)
 
 
 def _request(window: Window, tool: str, text: str) -> ModelRequest:

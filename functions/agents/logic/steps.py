@@ -342,7 +342,8 @@ class StepRunner:
             and item.item_id.endswith(f"consolidate#{run.iteration}#{task.task_id}")
             for item in memory
         )
-        if prompt.left_out and not consolidated:
+        overflow = window.would_overflow(prompt.whole_history_tokens)
+        if overflow and prompt.left_out and not consolidated:
             consolidate = Followup("consolidate", followup.iteration, followup.task_id)
             self.send(run.run_id, [consolidate])
             return None

@@ -13,12 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes.openai_server import Answer
-from tests.integration.agent_driver import (  # noqa: F401 (fixture)
-    MODEL,
-    THREE_TASKS,
-    agents,
-    scripted,
-)
+from tests.integration.agents.driver import MODEL, THREE_TASKS, scripted
 
 PRICE_IN, PRICE_OUT = Decimal(1), Decimal(2)
 
@@ -205,3 +200,114 @@ def test_model_name_is_sent(agents: Any) -> None:
     driver.start()
     driver.drain()
     assert {body["model"] for body in driver.fake.requests} == {MODEL}
+
+
+def test_a_tenants_tokens_reach_stripe_meter_events_once_each_call(
+    agents: Any, stripe_api: Any
+) -> None:
+    import secrets as random_secrets
+
+    from billing.handlers.report_usage import lambda_handler as report_usage
+    from cognitionos.http import api_key_store
+    from tests.factories import sqs_event
+
+    tenant_key = f"cos_{random_secrets.token_hex(8)}_{random_secrets.token_urlsafe(32)}"
+    api_key_store().create(
+        "tenant", ["agents:run"], "cus_Agents1", "2025-01-01T00:00:00Z", raw_key=tenant_key
+    )
+    driver = agents(scripted(THREE_TASKS, [0.9]))
+    run_id = driver.start(key=tenant_key, strategy="parallel")
+    driver.drain(duplicate=True, rng=random.Random(7))
+    assert driver.run(run_id)["status"] == "succeeded"
+
+    reports = [m["Body"] for m in driver.aws.receive("usage-reports")]
+    assert len(reports) >= 5  # one per call, and again for a redelivered step
+    report_usage(sqs_event(reports, driver.aws.queue_arns["usage-reports"]), driver.context)
+
+    events = stripe_api.meter_events
+    assert len(events) == 5  # plan, three tasks, evaluation: once each
+    assert {e["payload"]["stripe_customer_id"] for e in events} == {"cus_Agents1"}
+    assert {e["event_name"] for e in events} == {"cognition_agent_tokens"}
+    assert sum(int(e["payload"]["value"]) for e in events) == 5 * (120 + 40)
+
+
+def chain(length: int) -> dict[str, Any]:
+    return {
+        "tasks": [
+            {"id": f"t{i}", "description": f"Step {i}", "depends_on": [f"t{i - 1}"] if i else []}
+            for i in range(length)
+        ]
+    }
+
+
+def test_a_history_past_the_window_is_consolidated_then_packed(agents: Any) -> None:
+    def answer(tool: str, body: dict[str, Any]) -> dict[str, Any]:
+        if tool == "submit_plan":
+            return chain(5)
+        if tool == "submit_task_result":
+            task_id = scripted(chain(5), [0.9])(tool, body)["task_id"]
+            return {"task_id": task_id, "output": f"{task_id} found " + "facts " * 200}
+        if tool == "submit_summary":
+            return {"summary": "SUMMARY: the early steps found facts"}
+        return {"confidence": 0.9, "feedback": "fine"}
+
+    driver = agents(answer, COGNITION_LLM_CONTEXT_TOKENS="1024", COGNITION_LLM_MAX_TOKENS="256")
+    run_id = driver.start()
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "succeeded", run
+    assert driver.fake.calls["submit_summary"] >= 1
+    last_task = driver.fake.bodies("submit_task_result")[-1]["messages"][-1]["content"]
+    assert "SUMMARY: the early steps found facts" in last_task
+    for body in driver.fake.requests:  # every prompt stayed inside 90% of the window
+        assert len(body["messages"][-1]["content"]) / 4 + 256 <= 1024 * 0.9
+
+
+def test_a_tenants_later_run_recalls_what_an_earlier_one_learnt(agents: Any) -> None:
+    import secrets as random_secrets
+
+    from cognitionos.http import api_key_store
+
+    def tenant_key(tenant: str) -> str:
+        raw = f"cos_{random_secrets.token_hex(8)}_{random_secrets.token_urlsafe(32)}"
+        api_key_store().create("t", ["agents:run"], tenant, "2025-01-01T00:00:00Z", raw_key=raw)
+        return raw
+
+    def answer(tool: str, body: dict[str, Any]) -> dict[str, Any]:
+        if tool == "submit_task_result":
+            return {"task_id": "t1", "output": "The launch codeword is PAPAYA."}
+        return scripted(
+            {"tasks": [{"id": "t1", "description": "Find it", "depends_on": []}]}, [0.9]
+        )(tool, body)
+
+    driver = agents(answer)
+    first, other = tenant_key("cus_MemA"), tenant_key("cus_MemB")
+    driver.start(key=first, goal="Find the launch codeword")
+    driver.drain()
+    driver.start(key=first, goal="Use the launch codeword in a tweet")
+    driver.start(key=other, goal="Use the launch codeword in a tweet")
+    driver.drain()
+    plans = [b["messages"][-1]["content"] for b in driver.fake.bodies("submit_plan")]
+    assert "PAPAYA" not in plans[0]
+    assert sum("PAPAYA" in p for p in plans[1:]) == 1  # the same tenant's run only
+
+
+def test_the_shipped_replay_recording_runs_with_no_model(agents: Any) -> None:
+    from pathlib import Path
+
+    recording = Path(__file__).resolve().parents[3] / "events" / "agents" / "replay-run.json"
+    driver = agents(
+        scripted(THREE_TASKS, [0.9]),
+        COGNITION_LLM_PROVIDER="replay",
+        COGNITION_LLM_MODEL="replay",
+        COGNITION_LLM_REPLAY_FILE=str(recording),
+    )
+    run_id = driver.start(
+        goal="Write a short launch announcement for our new usage-based pricing",
+        strategy="parallel",
+    )
+    driver.drain()
+    run = driver.run(run_id)
+    assert run["status"] == "succeeded", run
+    assert len(run["plan"]) == 3 and run["result"]
+    assert sum(driver.fake.calls.values()) == 0
