@@ -21,6 +21,10 @@ class LlmSettings(FunctionSettings):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None  # optional: local servers need none
     anthropic_api_key: SecretStr | None = None
+    # In Lambda, a key is better kept in Secrets Manager than in the function's environment:
+    # these name the secret holding it (read once per execution environment).
+    openai_api_key_secret_id: str | None = None
+    anthropic_api_key_secret_id: str | None = None
     anthropic_base_url: str | None = None  # the SDK's default is Anthropic's API
     cognition_llm_replay_file: Path | None = None
     # JSON {"<model>": {"input": usd_per_million, "output": usd_per_million}}

@@ -79,7 +79,9 @@ class FakeOpenAI:
         port = self._server.server_address[1]
         self.root_url = f"http://127.0.0.1:{port}"
         self.url = f"{self.root_url}/v1"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import base as parameters_base
+from moto import mock_aws
 
 from agents.dal.llm import provider_from
 from agents.dal.llm.replay import ReplayProvider, load_recording
@@ -20,6 +23,8 @@ from agents.models.llm import (
     ToolCallError,
     reply_from_raw,
 )
+from cognitionos import aws
+from tests.fakes.openai_server import FakeOpenAI
 
 RECORDING = Path(__file__).resolve().parents[2] / "events/agents/replay-run.json"
 GOAL = "Write a short launch announcement for our new usage-based pricing"
@@ -139,7 +144,8 @@ def test_a_recording_with_a_bad_answer_is_refused_at_load(tmp_path: Path) -> Non
         ),
         (
             {"cognition_llm_provider": "anthropic", "cognition_llm_model": "claude-sonnet-4-5"},
-            "ANTHROPIC_API_KEY is not set: the anthropic provider needs it",
+            "ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_SECRET_ID) is not set: the anthropic "
+            "provider needs it",
         ),
         ({"cognition_llm_provider": "replay"}, "COGNITION_LLM_REPLAY_FILE is not set"),
     ],
@@ -158,3 +164,29 @@ def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert (provider.name, provider.model) == ("openai", "qwen2.5:7b")
     monkeypatch.setenv("COGNITION_LLM_PROVIDER", "bedrock")
     assert provider_from(LlmSettings()).name == "bedrock"
+
+
+def test_a_key_can_come_from_secrets_manager_instead_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    parameters.clear_caches()
+    parameters_base.DEFAULT_PROVIDERS.clear()  # a provider made outside the mock is forgotten
+    with mock_aws(), FakeOpenAI({"submit_summary": [{"summary": "kept"}]}) as fake:
+        arn = aws.client("secretsmanager").create_secret(
+            Name="agents/openai-api-key", SecretString="sk-from-secrets-manager"
+        )["ARN"]
+        settings = LlmSettings(
+            cognition_llm_provider="openai",
+            cognition_llm_model="gpt-4o-mini",
+            openai_base_url=fake.url,
+            openai_api_key_secret_id=arn,
+        )
+        request = ModelRequest(
+            "gpt-4o-mini", "s", (Message("user", "u"),), TOOLS["submit_summary"], 10
+        )
+        provider_from(settings).call(request, timeout_s=5)
+    parameters.clear_caches()
+    parameters_base.DEFAULT_PROVIDERS.clear()
+    aws.reset_clients()
+    assert fake.headers[0]["authorization"] == "Bearer sk-from-secrets-manager"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from agents.llm_settings import PROVIDERS, LlmSettings, llm_settings
 from agents.models.llm import ModelReply, ModelRequest, ProviderConfigError
 
@@ -49,19 +51,31 @@ def provider_from(settings: LlmSettings) -> ModelProvider:
         from agents.dal.llm.openai import OpenAIProvider  # noqa: PLC0415
 
         base_url = _required(settings.openai_base_url, "OPENAI_BASE_URL", name)
-        key = settings.openai_api_key
-        return OpenAIProvider(model, base_url, key.get_secret_value() if key else None)
+        key = _api_key(settings.openai_api_key, settings.openai_api_key_secret_id)
+        return OpenAIProvider(model, base_url, key)
     if name == "anthropic":
         from agents.dal.llm.anthropic import AnthropicProvider  # noqa: PLC0415
 
-        secret = settings.anthropic_api_key
-        api_key = secret.get_secret_value() if secret else None
+        key = _api_key(settings.anthropic_api_key, settings.anthropic_api_key_secret_id)
         return AnthropicProvider(
-            model, _required(api_key, "ANTHROPIC_API_KEY", name), settings.anthropic_base_url
+            model,
+            _required(key, "ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_SECRET_ID)", name),
+            settings.anthropic_base_url,
         )
     from agents.dal.llm.bedrock import BedrockProvider  # noqa: PLC0415
 
     return BedrockProvider(model)
+
+
+def _api_key(value: SecretStr | None, secret_id: str | None) -> str | None:
+    """The key from the environment, else from the Secrets Manager secret ``secret_id``."""
+    if value is not None:
+        return value.get_secret_value()
+    if secret_id is None:
+        return None
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 (only with a secret)
+
+    return str(parameters.get_secret(secret_id))
 
 
 def _required(value: str | None, variable: str, provider: str) -> str:
