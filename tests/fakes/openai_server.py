@@ -53,7 +53,7 @@ class FakeOpenAI:
     script: Script
     model: str = "fake-model"
     usage: tuple[int, int] = (120, 40)  # (input, output) tokens reported by default
-    calls: Counter[str] = field(default_factory=Counter)  # requests per forced tool
+    calls: Counter[str] = field(default_factory=Counter)  # requests per forced tool, failed too
     requests: list[dict[str, Any]] = field(default_factory=list)  # every body, in order
     paths: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)

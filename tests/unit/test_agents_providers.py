@@ -237,3 +237,16 @@ def test_bedrock_attempts_fit_in_the_time_left() -> None:
     assert read_timeout_s(900.0) == (256, True)
     with pytest.raises(ModelUnavailable, match="too little"):
         read_timeout_s(2.0)
+
+
+def test_a_callable_script_answers_from_the_request_and_every_body_is_kept() -> None:
+    def script(tool: str, body: dict[str, Any]) -> dict[str, Any]:
+        last = body["messages"][-1]["content"]
+        return {"task_id": "t1", "output": f"{tool} for {last}"}
+
+    with FakeOpenAI(script) as fake:
+        provider = OpenAIProvider("llama3.2", fake.url, None)
+        reply = provider.call(REQUEST, timeout_s=10)
+        provider.call(REQUEST, timeout_s=10)
+    assert reply.arguments["output"] == "submit_task_result for Go on."
+    assert len(fake.bodies("submit_task_result")) == fake.calls["submit_task_result"] == 2

@@ -13,6 +13,7 @@ from agents.logic.tokens import (
     MIN_CHARS_PER_TOKEN,
     Calibration,
     calibrated_chars_per_token,
+    estimate_request_tokens,
     estimate_tokens,
     request_chars,
 )
@@ -66,3 +67,6 @@ def test_the_request_size_counts_system_messages_and_the_tool_schema() -> None:
     )
     schema_chars = request_chars(request) - 6
     assert schema_chars > len("submit_summary") + 50
+    calibration = Calibration(2.0, 10)
+    assert estimate_request_tokens(request, calibration) == -(-request_chars(request) // 2)
+    assert estimate_request_tokens(request, None) == -(-request_chars(request) // 4)

@@ -69,6 +69,12 @@ def request_chars(request: ModelRequest) -> int:
     return len(request.system) + sum(len(m.content) for m in request.messages) + len(tool)
 
 
+def estimate_request_tokens(request: ModelRequest, calibration: Calibration | None) -> int:
+    """The input tokens ``request`` is likely to take with this model's calibration."""
+    chars_per_token = (calibration or Calibration.default()).chars_per_token
+    return math.ceil(request_chars(request) / _bounded(chars_per_token))
+
+
 def _bounded(chars_per_token: float) -> float:
     if not math.isfinite(chars_per_token):
         return DEFAULT_CHARS_PER_TOKEN
