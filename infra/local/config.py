@@ -30,12 +30,25 @@ POOL_SIZE = 4  # concurrent execution environments per function
 
 # User variables a function sees when they are set (besides every COGNITION_* one, except a
 # topology Setting's: only the functions that declare it see it, as on AWS).
-PASS_THROUGH = ("STRIPE_API_BASE", "REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+PASS_THROUGH = (
+    "STRIPE_API_BASE",
+    "REDIS_URL",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+)
 COGNITION_PREFIX = "COGNITION_"
 # COGNITION_* variables that configure the runner only and never reach a function.
 RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY"})
 # Local-only defaults for functions (a user's own value wins).
-FUNCTION_DEFAULTS = {"COGNITION_ALLOW_LOOPBACK_TARGETS": "1"}
+# The agents' replay provider (the default provider) plays the recorded run under events/.
+FUNCTION_DEFAULTS = {
+    "COGNITION_ALLOW_LOOPBACK_TARGETS": "1",
+    "COGNITION_LLM_REPLAY_FILE": str(
+        Path(__file__).resolve().parents[2] / "events" / "agents" / "replay-run.json"
+    ),
+}
 
 LOCAL_DIR_NAME = ".cognitionos"  # the runner's files: local.json, credentials.json
 DEFAULT_PORT = 3000

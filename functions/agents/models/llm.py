@@ -44,10 +44,22 @@ class _Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class PlannedSubtask(_Arguments):
+    id: str = Field(min_length=1, max_length=64, description="Short unique id, e.g. t2a.")
+    description: str = Field(min_length=1, description="What to do, in one or two sentences.")
+    depends_on: list[str] = Field(
+        default_factory=list, description="Ids of sibling or other tasks that must finish first."
+    )
+
+
 class PlannedTask(_Arguments):
     id: str = Field(min_length=1, max_length=64, description="Short unique id, e.g. t1.")
     description: str = Field(min_length=1, description="What to do, in one or two sentences.")
     depends_on: list[str] = Field(description="Ids of the tasks that must finish first.")
+    subtasks: list[PlannedSubtask] = Field(
+        default_factory=list,
+        description="Optional: the steps of a task too large for one (one level, no deeper).",
+    )
 
 
 class PlanArguments(_Arguments):
@@ -62,6 +74,11 @@ class TaskResultArguments(_Arguments):
 class EvaluationArguments(_Arguments):
     confidence: float = Field(ge=0, le=1, description="0..1: how well the goal is reached.")
     feedback: str = Field(description="What is missing or wrong, naming the tasks concerned.")
+    task_ids: list[str] = Field(
+        default_factory=list,
+        description="Optional: the ids of the tasks to run again (default: those the feedback "
+        "names, else all).",
+    )
 
 
 class SummaryArguments(_Arguments):
@@ -151,7 +168,7 @@ def validate_arguments(tool: Tool, arguments: Any) -> dict[str, Any]:
     except ValidationError as invalid:
         problems = "; ".join(_problem(error) for error in invalid.errors())
         raise ToolCallError(f"{tool.name}: {problems}") from None
-    return parsed.model_dump(mode="json")
+    return parsed.model_dump(mode="json", exclude_unset=True)  # what the model sent
 
 
 def _problem(error: Any) -> str:

@@ -3,6 +3,7 @@ refinement, budgets, cancel, and redelivery (duplicates and any order change not
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -241,7 +242,7 @@ def chain(length: int) -> dict[str, Any]:
 
 
 def test_a_history_past_the_window_is_consolidated_then_packed(agents: Any) -> None:
-    def answer(tool: str, body: dict[str, Any]) -> dict[str, Any]:
+    def arguments(tool: str, body: dict[str, Any]) -> dict[str, Any]:
         if tool == "submit_plan":
             return chain(5)
         if tool == "submit_task_result":
@@ -250,6 +251,11 @@ def test_a_history_past_the_window_is_consolidated_then_packed(agents: Any) -> N
         if tool == "submit_summary":
             return {"summary": "SUMMARY: the early steps found facts"}
         return {"confidence": 0.9, "feedback": "fine"}
+
+    def answer(tool: str, body: dict[str, Any]) -> Answer:
+        # a tokenizer's count, about 4 characters a token: what calibration learns from
+        sent = sum(len(m["content"]) for m in body["messages"]) + len(json.dumps(body["tools"]))
+        return Answer(arguments(tool, body), input_tokens=sent // 4, output_tokens=50)
 
     driver = agents(answer, COGNITION_LLM_CONTEXT_TOKENS="1024", COGNITION_LLM_MAX_TOKENS="256")
     run_id = driver.start()
