@@ -447,7 +447,13 @@ PII_BLIND_INDEX_KEY = Secret(
     True,
     rotation_note="a new key orphans every stored blind index until they are all recomputed.",
 )
-SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY)
+LLM_API_KEY = Secret(
+    "llm-api-key",
+    "API key of the agents' openai or anthropic provider (sk-...); set it after deploying "
+    "when one of them is chosen",
+    rotation_note="the model provider issues it: roll it there, then set it here.",
+)
+SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY, LLM_API_KEY)
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -826,6 +832,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
             USAGE_RECORDING,
         ),
         settings=LLM_SETTINGS,
+        secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
         calls_models=True,  # the bedrock provider
         pii="write",  # outputs and memory are sealed with the tenant's data key
         memory_mb=512,

@@ -25,6 +25,8 @@ class LlmSettings(FunctionSettings):
     # these name the secret holding it (read once per execution environment).
     openai_api_key_secret_id: str | None = None
     anthropic_api_key_secret_id: str | None = None
+    # The stack's llm-api-key secret (infra/topology.py), for whichever of the two is chosen.
+    llm_api_key_secret_id: str | None = None
     anthropic_base_url: str | None = None  # the SDK's default is Anthropic's API
     cognition_llm_replay_file: Path | None = None
     # JSON {"<model>": {"input": usd_per_million, "output": usd_per_million}}

@@ -156,6 +156,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table subject-keys": dynamodb("GetItem", "PutItem"),
             "queue agent-steps": CONSUME | SEND,
             "queue usage-reports": SEND,
+            "secret llm-api-key": SECRET,
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         }

@@ -51,12 +51,18 @@ def provider_from(settings: LlmSettings) -> ModelProvider:
         from agents.dal.llm.openai import OpenAIProvider  # noqa: PLC0415
 
         base_url = _required(settings.openai_base_url, "OPENAI_BASE_URL", name)
-        key = _api_key(settings.openai_api_key, settings.openai_api_key_secret_id)
+        key = _api_key(
+            settings.openai_api_key,
+            settings.openai_api_key_secret_id or settings.llm_api_key_secret_id,
+        )
         return OpenAIProvider(model, base_url, key)
     if name == "anthropic":
         from agents.dal.llm.anthropic import AnthropicProvider  # noqa: PLC0415
 
-        key = _api_key(settings.anthropic_api_key, settings.anthropic_api_key_secret_id)
+        key = _api_key(
+            settings.anthropic_api_key,
+            settings.anthropic_api_key_secret_id or settings.llm_api_key_secret_id,
+        )
         return AnthropicProvider(
             model,
             _required(key, "ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_SECRET_ID)", name),
@@ -75,7 +81,11 @@ def _api_key(value: SecretStr | None, secret_id: str | None) -> str | None:
         return None
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 (only with a secret)
 
-    return str(parameters.get_secret(secret_id))
+    value = str(parameters.get_secret(secret_id))
+    return None if value == UNSET else value
+
+
+UNSET = "unset"  # the local runner's value of an operator secret nobody set
 
 
 def _required(value: str | None, variable: str, provider: str) -> str:
