@@ -387,7 +387,7 @@ class RunStore:
             "goal": self._seal(run, "goal", run.goal),
             "strategy": run.strategy,
             "max_iterations": run.max_iterations,
-            "confidence_threshold": Decimal(str(run.confidence_threshold)),
+            "confidence_threshold": _stored(run.confidence_threshold),
             "created_at": Decimal(str(run.created_at)),
             "updated_at": self._now(),
             "iteration": run.iteration,
@@ -421,7 +421,7 @@ class RunStore:
             "rev": run.rev,
         }
         if run.confidence is not None:
-            item["confidence"] = Decimal(str(run.confidence))
+            item["confidence"] = _stored(run.confidence)
         if run.feedback is not None:
             item["feedback"] = self._seal(run, "feedback", run.feedback)
         if run.result is not None:
@@ -512,6 +512,11 @@ class RunStore:
 
 RUN_RETENTION_S = 30 * 86_400  # runs, steps and outputs: kept 30 days, then TTL
 _COUNTERS = {"input_tokens", "output_tokens", "cost_usd", "rev"}
+
+
+def _stored(fraction: float) -> Decimal:
+    """A 0..1 fraction as DynamoDB can hold it (no 1e-300): six decimals are plenty."""
+    return Decimal(str(round(fraction, 6)))
 
 
 def _int_or_none(value: Any) -> int | None:

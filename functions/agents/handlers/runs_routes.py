@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -85,7 +86,12 @@ def start_run(body: CreateRunBody) -> RunCreated:
         strategy=body.strategy,
         max_iterations=body.max_iterations,
         confidence_threshold=body.confidence_threshold,
-        budget=Budget(body.budget.max_tokens, body.budget.max_cost_usd, body.budget.max_seconds),
+        budget=Budget(
+            body.budget.max_tokens,
+            # exact from here on: what the run stores, reserves and compares
+            Decimal(str(body.budget.max_cost_usd)) if body.budget.max_cost_usd else None,
+            body.budget.max_seconds,
+        ),
         created_at=now,
         validate_code=body.validate_code,
     )

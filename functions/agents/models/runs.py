@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from agents.logic.plan import leaves
 from agents.logic.run_state import Run, RunStatus, Strategy
@@ -18,6 +17,17 @@ STATUS = (
 )
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic reads true as 1; JSON Schema's number is never a boolean
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+
+
 class BudgetBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,18 +38,18 @@ class BudgetBody(BaseModel):
         description="Input plus output tokens, all calls together",
         examples=[20000],
     )
-    max_cost_usd: Decimal | None = Field(
+    max_cost_usd: float | None = Field(
         None,
-        gt=0,
+        ge=0.000001,  # a millionth of a dollar: DynamoDB holds no smaller magnitude anyway
         le=10_000,
-        max_digits=12,
-        decimal_places=6,
         description="USD, priced by the model's price table",
         examples=[0.5],
     )
     max_seconds: int | None = Field(
         None, ge=1, le=86_400, description="Wall time from the run's creation", examples=[600]
     )
+
+    _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
 
 
 class CreateRunBody(BaseModel):
@@ -57,14 +67,14 @@ class CreateRunBody(BaseModel):
         "every ready task at once, each in its own step",
         examples=["parallel"],
     )
-    max_iterations: int = Field(
+    max_iterations: WholeNumber = Field(
         3,
         ge=1,
         le=5,
         description="Evaluations at most; each may trigger a refinement",
         examples=[3],
     )
-    confidence_threshold: float = Field(
+    confidence_threshold: Number = Field(
         0.8,
         ge=0,
         le=1,
@@ -75,7 +85,7 @@ class CreateRunBody(BaseModel):
         BudgetBody(max_tokens=None, max_cost_usd=None, max_seconds=None),
         description="Limits the run never passes; none by default",
     )
-    validate_code: bool = Field(
+    validate_code: StrictBool = Field(  # JSON true or false, not 0 or "yes"
         False, description="Reserved: validate the Python code blocks of task outputs"
     )
 

@@ -81,8 +81,8 @@ def _api_key(value: SecretStr | None, secret_id: str | None) -> str | None:
         return None
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 (only with a secret)
 
-    value = str(parameters.get_secret(secret_id))
-    return None if value == UNSET else value
+    stored = str(parameters.get_secret(secret_id))
+    return None if stored == UNSET else stored
 
 
 UNSET = "unset"  # the local runner's value of an operator secret nobody set
