@@ -61,6 +61,7 @@ class CognitionOSStack(Stack):
                 keys=self.data.keys,
                 email=self.email,
                 buckets=self.buckets.buckets,
+                dead_letter_queues=self.queues.dead_letter_queues,
             ),
             layers=self.layers,
             settings=settings,

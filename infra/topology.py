@@ -157,6 +157,18 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class DeadLetterQueue:
+    """A queue's DLQ, as a function that reads its depth (``sqs:GetQueueAttributes``) sees it:
+    its URL in ``<NAME>_DLQ_URL``."""
+
+    queue: Queue
+
+    @property
+    def env_var(self) -> str:
+        return _env_name(self.queue.name, "DLQ_URL")
+
+
+@dataclass(frozen=True)
 class Bucket:
     """An S3 bucket: the stack's KMS key, no public access, TLS only, no versioning, and
     every object deleted ``expire_after_days`` after it was written."""
@@ -266,7 +278,7 @@ class Schedule:
 
 
 # What an environment variable of a function can carry the name, URL or ARN of.
-Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket
+Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket | DeadLetterQueue
 
 
 @dataclass(frozen=True)
@@ -292,6 +304,12 @@ class Function:
     emails: tuple[EmailTemplate, ...] = ()  # SES templates this function sends
     settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
     buckets: tuple[BucketAccess, ...] = ()  # object actions on S3 buckets
+    # Alerts: the DLQs whose depth the function reads (sqs:GetQueueAttributes on each).
+    reads_dlq_depth: tuple[Queue, ...] = ()
+    # A consumer that delays its own retries (sqs:ChangeMessageVisibility on its queue).
+    delays_retries: bool = False
+    # Uses the Redis cache when the stack has one (-c alertsCache=true): placed in its VPC.
+    uses_cache: bool = False
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -340,6 +358,8 @@ class Function:
             env[template.env_var] = template
         for access in self.buckets:
             env[access.bucket.env_var] = access.bucket
+        for queue in self.reads_dlq_depth:
+            env[DeadLetterQueue(queue).env_var] = DeadLetterQueue(queue)
         return env
 
     def static_env(self) -> dict[str, str]:
@@ -376,7 +396,20 @@ SUBJECT_KEYS_TABLE = Table("subject-keys", partition_key="subject_id", sort_key=
 USAGE_TABLE = Table("usage", partition_key="usage_id", sort_key=None, ttl_attribute="expires_at")
 # Revenue's own state: rollup cursor, per-customer MRR timelines, per-year month totals.
 REVENUE_TABLE = Table("revenue")
-TABLES = (BILLING_TABLE, API_KEYS_TABLE, SUBJECT_KEYS_TABLE, USAGE_TABLE, REVENUE_TABLE)
+TABLES: tuple[Table, ...] = (
+    BILLING_TABLE,
+    API_KEYS_TABLE,
+    SUBJECT_KEYS_TABLE,
+    USAGE_TABLE,
+    REVENUE_TABLE,
+)
+
+# Business metrics (cognitionos.metrics_store): one item per (metric, labels, minute), TTL'd.
+METRICS_TABLE = Table("metrics", ttl_attribute="expires_at")
+TABLES += (METRICS_TABLE,)
+# What an emitting function adds to its ``tables``: one UpdateItem per emission (ADD for a
+# counter, SET for a gauge), never a read.
+METRIC_RECORDING = TableAccess(METRICS_TABLE, ("dynamodb:UpdateItem",))
 
 # What personal data needs of the subject keys (cognitionos.crypto.SubjectKeyring): a
 # reader gets a subject's wrapped key (one consistent GetItem); a writer also puts the key
@@ -403,7 +436,7 @@ KEYS = (PII_KEY,)
 BILLING_EVENTS = Queue("billing-events", fifo=True, max_receives=5, batch_size=10)
 # Usage record ids to report to Stripe; order does not matter, duplicates are harmless.
 USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
-QUEUES = (BILLING_EVENTS, USAGE_REPORTS)
+QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS)
 
 # --- buckets ------------------------------------------------------------------------------
 
@@ -452,7 +485,7 @@ REPORTING_CURRENCY = Setting(
     description="The currency revenue figures are reported in (lower-case ISO 4217 code)",
     check=setting_checks.currency_code,
 )
-SETTINGS = (FX_RATES, REPORTING_CURRENCY)
+SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -507,7 +540,7 @@ DUNNING_EMAILS = (
     DUNNING_REMINDER_EMAIL,
     DUNNING_FINAL_NOTICE_EMAIL,
 )
-EMAIL_TEMPLATES = DUNNING_EMAILS
+EMAIL_TEMPLATES: tuple[EmailTemplate, ...] = DUNNING_EMAILS
 
 # Every /v1 function checks API keys itself (kernel auth): one consistent GetItem of the
 # key's item, and the pepper.
@@ -555,6 +588,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 ),
                 indexes=("gsi2",),  # a subscription's dunning cases, closed when it ends
             ),
+            METRIC_RECORDING,  # billing.payments_failed, billing.events_failed, billing.mrr
         ),
         # A claim check's body, deleted once its event is applied.
         buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
@@ -668,7 +702,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
         ),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile", "dunning", "revenue-rollup"),
+        invokes=("billing-reconcile", "dunning", "revenue-rollup", "alerts-evaluate"),
         timeout_s=29,
     ),
     Function(
@@ -719,6 +753,118 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=29,
     ),
 )
+
+
+# --- alerts (functions/alerts) ------------------------------------------------------------
+
+# Channels, rules, silences, alerts, the open alert of each fingerprint, the notification log
+# and the DynamoDB rate limiter's buckets. gsi1 lists each kind: gsi1pk = "CHANNELS",
+# "RULES", "SILENCES" or "ALERTS", gsi1sk = creation time and id.
+ALERTS_TABLE = Table(
+    "alerts", indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),), ttl_attribute="expires_at"
+)
+TABLES += (ALERTS_TABLE,)
+# One message per (alert, channel, event), and per channel digest; the consumer delays its own
+# retries (backoff with full jitter, Retry-After) through the message's visibility.
+ALERT_NOTIFICATIONS = Queue("alert-notifications", max_receives=6, batch_size=10)
+QUEUES += (ALERT_NOTIFICATIONS,)
+ALERT_EMAIL = EmailTemplate(
+    "alert-notification",
+    subject="[{{severity}}] {{title}}",
+    text="{{text}}\n\nRunbook: {{runbook_url}}\nAlert: {{alert_id}} ({{fingerprint}})",
+    html=(
+        "<p><strong>[{{severity}}] {{title}}</strong></p><pre>{{text}}</pre>"
+        '<p><a href="{{runbook_url}}">Runbook</a> · alert {{alert_id}} ({{fingerprint}})</p>'
+    ),
+)
+EMAIL_TEMPLATES += (ALERT_EMAIL,)
+# The alerts table as the API uses it: items read, put and updated, lists by gsi1, and the
+# transaction that opens or closes an alert (a Put or Update with its fingerprint's item).
+_ALERTS_ITEMS = TableAccess(
+    ALERTS_TABLE,
+    (
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ),
+    indexes=("gsi1",),
+)
+REDIS_URL = Setting(
+    env="REDIS_URL",
+    context="redisUrl",
+    default="",
+    description=(
+        "Redis (or Valkey) for the alert channels' rate limits, redis:// or rediss://; empty: "
+        "the limits live in DynamoDB. With -c alertsCache=true the stack creates the cache"
+    ),
+    check=setting_checks.redis_url,
+)
+SETTINGS += (REDIS_URL,)
+
+ALERTS_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "alerts-api",
+        handler="alerts.handlers.api.lambda_handler",
+        description="Alert channels, rules, silences, and alerts: list, read, ack, resolve",
+        routes=(
+            Route("POST", "/v1/alerts/channels"),
+            Route("POST", "/v1/alerts/rules"),
+            Route("POST", "/v1/alerts/silences"),
+            Route("GET", "/v1/alerts"),
+            Route("GET", "/v1/alerts/{alert_id}"),
+            Route("POST", "/v1/alerts/{alert_id}/ack"),
+            Route("POST", "/v1/alerts/{alert_id}/resolve"),
+        ),
+        tables=(_ALERTS_ITEMS, API_KEY_AUTH),
+        sends_to=(ALERT_NOTIFICATIONS,),  # acknowledged and resolved, to each routed channel
+        secrets=API_KEY_AUTH_SECRETS,
+        pii="write",  # channel secrets and email recipients, sealed per channel
+    ),
+    Function(
+        "alerts-evaluate",
+        handler="alerts.handlers.evaluate_job.lambda_handler",
+        description="Evaluates alert rules against the metrics: fires and resolves alerts",
+        job="alerts-evaluate",
+        schedule=Schedule("rate(1 minute)"),
+        tables=(
+            _ALERTS_ITEMS,
+            TableAccess(METRICS_TABLE, ("dynamodb:Query",)),  # each rule's window
+        ),
+        reads_dlq_depth=QUEUES,  # queue.<name>.dlq_depth
+        sends_to=(ALERT_NOTIFICATIONS,),
+        timeout_s=50,  # under the minute between runs; overlapping runs are safe anyway
+    ),
+    Function(
+        "alerts-dispatch",
+        handler="alerts.handlers.dispatch.lambda_handler",
+        description="Delivers alert notifications to Slack, PagerDuty, email and webhooks",
+        consumes=ALERT_NOTIFICATIONS,
+        delays_retries=True,
+        # A digest is queued on this same queue, delayed until the channel has a token.
+        sends_to=(ALERT_NOTIFICATIONS,),
+        tables=(
+            TableAccess(
+                ALERTS_TABLE,
+                # The alert and the channel; the log entry claimed and settled; the digest
+                # pending set; the rate limiter's bucket.
+                (
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ),
+            ),
+        ),
+        emails=(ALERT_EMAIL,),
+        settings=(REDIS_URL,),
+        uses_cache=True,
+        pii="read",  # a channel's sealed secrets and recipients
+        timeout_s=30,
+    ),
+)
+FUNCTIONS += ALERTS_FUNCTIONS
 
 
 def function(name: str) -> Function:

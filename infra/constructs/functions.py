@@ -158,6 +158,9 @@ class Functions(Construct):
                 env[var] = self._email().templates[resource.name].ref
             elif isinstance(resource, topology.Bucket):
                 env[var] = self._resources.buckets[resource.name].bucket_name
+            elif isinstance(resource, topology.DeadLetterQueue):
+                dlq = self._resources.dead_letter_queues[resource.queue.name]
+                env[var] = dlq.queue_url
             else:
                 env[var] = self._resources.secrets[resource.name].secret_arn
         if fn.emails:
