@@ -29,7 +29,11 @@ def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: 
             assert json.loads(env["COGNITION_FX_RATES"]) == {"eur": 1.08, "gbp": 1.27}
         if topology.REPORTING_CURRENCY in fn.settings:
             assert env["COGNITION_REPORTING_CURRENCY"] == "eur"
-    assert {f.name for f in topology.FUNCTIONS if f.settings} == {"revenue-rollup", "revenue-api"}
+    assert {f.name for f in topology.FUNCTIONS if f.settings} == {
+        "revenue-rollup",
+        "revenue-api",
+        "alerts-dispatch",
+    }
 
 
 @pytest.mark.parametrize(

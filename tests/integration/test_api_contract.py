@@ -36,6 +36,14 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/revenue/churn": ("/v1/revenue/churn", {"month": "0000-01"}, None),
     "GET /v1/revenue/cohorts": ("/v1/revenue/cohorts", {"end": "March"}, None),
     "GET /v1/revenue/forecast": ("/v1/revenue/forecast", {"months": "0"}, None),
+    # alerts
+    "POST /v1/alerts/channels": ("/v1/alerts/channels", None, {"name": "x", "type": "fax"}),
+    "POST /v1/alerts/rules": ("/v1/alerts/rules", None, {"name": "x", "window_minutes": 0}),
+    "POST /v1/alerts/silences": ("/v1/alerts/silences", None, {"match": {}, "ends_at": "soon"}),
+    "GET /v1/alerts": ("/v1/alerts", {"status": "lost"}, None),
+    "GET /v1/alerts/{alert_id}": ("/v1/alerts/alert-1!", None, None),
+    "POST /v1/alerts/{alert_id}/ack": ("/v1/alerts/alert-1!/ack", None, None),
+    "POST /v1/alerts/{alert_id}/resolve": ("/v1/alerts/alert-1!/resolve", None, None),
 }
 
 
