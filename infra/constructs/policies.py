@@ -51,6 +51,15 @@ SUBJECT_CONTEXT_ONLY = {
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 INVOKE_ACTIONS = ("lambda:InvokeFunction",)
 EMAIL_ACTIONS = ("ses:SendTemplatedEmail",)
+# A function in a VPC (the alerts cache) manages its network interfaces: EC2 allows these on
+# "*" only (AWSLambdaVPCAccessExecutionRole's actions).
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 # X-Ray has no resource-level permissions: these two actions only ever take "*".
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
@@ -171,3 +180,7 @@ def invoke(fn: topology.Function, targets: Mapping[str, lambda_.IFunction]) -> i
 
 def tracing() -> iam.PolicyStatement:
     return _allow("SendTraces", XRAY_ACTIONS, ["*"])
+
+
+def vpc_access() -> iam.PolicyStatement:
+    return _allow("ManageVpcNetworkInterfaces", VPC_ACTIONS, ["*"])
