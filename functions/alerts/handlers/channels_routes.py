@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from alerts.dal.outbound import check_config_targets
@@ -46,7 +48,7 @@ router = APIGatewayHttpRouter()
         },
     ),
 )
-def create_channel(request: ChannelCreate) -> ChannelCreated:
+def create_channel(request: Annotated[ChannelCreate, Body()]) -> ChannelCreated:
     operator_only(current_principal(router))
     check_config_targets(
         request.type, request.config, allow_loopback=api_settings().cognition_allow_loopback_targets

@@ -47,7 +47,7 @@ def checked_target(url: str, resolve: Resolver, *, allow_loopback: bool) -> Targ
         raise TargetRefused("the URL's port is not a number from 1 to 65535") from None
     try:
         addresses = tuple(dict.fromkeys(resolve(parts.hostname, port)))
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: a label IDNA cannot encode (too long)
         raise TargetRefused(f"the host {parts.hostname!r} does not resolve") from None
     if not addresses:
         raise TargetRefused(f"the host {parts.hostname!r} does not resolve")
