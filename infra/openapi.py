@@ -26,7 +26,7 @@ from infra import topology
 
 OUTPUT = Path(__file__).resolve().parent.parent / "functions" / "platform_api" / "openapi.json"
 DESCRIPTION = (
-    "CognitionOS: Stripe billing and revenue analytics (agents, alerts and privacy are "
+    "CognitionOS: Stripe billing, revenue analytics and alerting (agents and privacy are "
     "planned).\n\n"
     "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route: no key or an "
     "unknown one is a 401, a key without the route's scope a 403, and the key is checked "
@@ -42,6 +42,10 @@ TAGS = [
     {"name": "platform", "description": "API keys and on-demand jobs (`admin`)"},
     {"name": "billing", "description": "Stripe's webhook and the billing read API"},
     {"name": "revenue", "description": "MRR, churn, cohorts and forecast (`revenue:read`)"},
+    {
+        "name": "alerts",
+        "description": "Alert channels, rules, silences and alerts (`alerts:manage`)",
+    },
 ]
 # Powertools' own 422 schemas; the routes answer ValidationErrorBody instead.
 POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")

@@ -89,3 +89,14 @@ def llm_prices(value: str) -> None:
             number = isinstance(rate, int | float) and not isinstance(rate, bool)
             if not number or not math.isfinite(rate) or rate < 0:
                 raise ValueError(f"the {side} price of {model!r} must be a number >= 0")
+
+
+def redis_url(value: str) -> None:
+    """Empty (no Redis), or ``redis://`` / ``rediss://`` with a host: ``redis://cache:6379/0``."""
+    if not value:
+        return
+    if not re.fullmatch(r"rediss?://[^\s/]*[^\s/:@][^\s]*", value):
+        raise ValueError(
+            f"must be a redis:// or rediss:// URL with a host (redis://localhost:6379/0), got "
+            f"{value!r}"
+        )

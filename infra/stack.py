@@ -11,6 +11,7 @@ from infra import topology
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
 from infra.constructs.buckets import Buckets
+from infra.constructs.cache import AlertsCache
 from infra.constructs.data import Data
 from infra.constructs.email import DEFAULT_SENDER, Email
 from infra.constructs.functions import Functions
@@ -50,6 +51,13 @@ class CognitionOSStack(Stack):
             self, "Email", sender=self.node.try_get_context("emailSender") or DEFAULT_SENDER
         )
         self.layers = Layers(self, "Layers")
+        # -c alertsCache=true: an ElastiCache Serverless (Valkey) cache for the alert
+        # channels' rate limits, and its VPC for the functions that use it; off by default.
+        self.cache = (
+            AlertsCache(self, "AlertsCache", key=key)
+            if _flag(self.node.try_get_context("alertsCache"))
+            else None
+        )
         self.functions = Functions(
             self,
             "Functions",
@@ -61,10 +69,12 @@ class CognitionOSStack(Stack):
                 keys=self.data.keys,
                 email=self.email,
                 buckets=self.buckets.buckets,
+                dead_letter_queues=self.queues.dead_letter_queues,
             ),
             layers=self.layers,
             settings=settings,
             tracing=_flag(self.node.try_get_context("tracing")),
+            cache=self.cache,
         )
         self.api = Api(self, "Api", functions=self.functions.functions, key=key)
         self.schedules = Schedules(

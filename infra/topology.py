@@ -157,6 +157,18 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class DeadLetterQueue:
+    """A queue's DLQ, as a function that reads its depth (``sqs:GetQueueAttributes``) sees it:
+    its URL in ``<NAME>_DLQ_URL``."""
+
+    queue: Queue
+
+    @property
+    def env_var(self) -> str:
+        return _env_name(self.queue.name, "DLQ_URL")
+
+
+@dataclass(frozen=True)
 class Bucket:
     """An S3 bucket: the stack's KMS key, no public access, TLS only, no versioning, and
     every object deleted ``expire_after_days`` after it was written."""
@@ -266,7 +278,7 @@ class Schedule:
 
 
 # What an environment variable of a function can carry the name, URL or ARN of.
-Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket
+Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket | DeadLetterQueue
 
 
 @dataclass(frozen=True)
@@ -293,6 +305,12 @@ class Function:
     settings: tuple[Setting, ...] = ()  # deployment configuration, as environment variables
     buckets: tuple[BucketAccess, ...] = ()  # object actions on S3 buckets
     calls_models: bool = False  # Amazon Bedrock: bedrock:InvokeModel (the Converse API)
+    # Alerts: the DLQs whose depth the function reads (sqs:GetQueueAttributes on each).
+    reads_dlq_depth: tuple[Queue, ...] = ()
+    # A consumer that delays its own retries (sqs:ChangeMessageVisibility on its queue).
+    delays_retries: bool = False
+    # Uses the Redis cache when the stack has one (-c alertsCache=true): placed in its VPC.
+    uses_cache: bool = False
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -341,6 +359,8 @@ class Function:
             env[template.env_var] = template
         for access in self.buckets:
             env[access.bucket.env_var] = access.bucket
+        for queue in self.reads_dlq_depth:
+            env[DeadLetterQueue(queue).env_var] = DeadLetterQueue(queue)
         return env
 
     def static_env(self) -> dict[str, str]:
@@ -380,7 +400,7 @@ REVENUE_TABLE = Table("revenue")
 # Agent runs, their steps and outputs, run summaries, tenants' long-term memory, and the
 # per-model token calibration (functions/agents/dal). Runs expire 30 days after creation.
 AGENTS_TABLE = Table("agents", ttl_attribute="expires_at")
-TABLES = (
+TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
     SUBJECT_KEYS_TABLE,
@@ -388,6 +408,13 @@ TABLES = (
     REVENUE_TABLE,
     AGENTS_TABLE,
 )
+
+# Business metrics (cognitionos.metrics_store): one item per (metric, labels, minute), TTL'd.
+METRICS_TABLE = Table("metrics", ttl_attribute="expires_at")
+TABLES += (METRICS_TABLE,)
+# What an emitting function adds to its ``tables``: one UpdateItem per emission (ADD for a
+# counter, SET for a gauge), never a read.
+METRIC_RECORDING = TableAccess(METRICS_TABLE, ("dynamodb:UpdateItem",))
 
 # What personal data needs of the subject keys (cognitionos.crypto.SubjectKeyring): a
 # reader gets a subject's wrapped key (one consistent GetItem); a writer also puts the key
@@ -419,7 +446,7 @@ USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
 # delivered again; a step whose Lambda died resumes once it runs out.
 AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
-QUEUES = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
+QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
 
 # --- buckets ------------------------------------------------------------------------------
 
@@ -453,7 +480,13 @@ LLM_API_KEY = Secret(
     "when one of them is chosen",
     rotation_note="the model provider issues it: roll it there, then set it here.",
 )
-SECRETS = (STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, API_KEY_PEPPER, PII_BLIND_INDEX_KEY, LLM_API_KEY)
+SECRETS = (
+    STRIPE_WEBHOOK_SECRET,
+    STRIPE_API_KEY,
+    API_KEY_PEPPER,
+    PII_BLIND_INDEX_KEY,
+    LLM_API_KEY,
+)
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -516,7 +549,7 @@ LLM_CONTEXT_TOKENS = Setting(
     check=setting_checks.token_count,
 )
 LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
-SETTINGS = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
+SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -571,7 +604,7 @@ DUNNING_EMAILS = (
     DUNNING_REMINDER_EMAIL,
     DUNNING_FINAL_NOTICE_EMAIL,
 )
-EMAIL_TEMPLATES = DUNNING_EMAILS
+EMAIL_TEMPLATES: tuple[EmailTemplate, ...] = DUNNING_EMAILS
 
 # Every /v1 function checks API keys itself (kernel auth): one consistent GetItem of the
 # key's item, and the pepper.
@@ -619,6 +652,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 ),
                 indexes=("gsi2",),  # a subscription's dunning cases, closed when it ends
             ),
+            METRIC_RECORDING,  # billing.payments_failed, billing.events_failed, billing.mrr
         ),
         # A claim check's body, deleted once its event is applied.
         buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
@@ -732,7 +766,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
         ),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile", "dunning", "revenue-rollup"),
+        invokes=("billing-reconcile", "dunning", "revenue-rollup", "alerts-evaluate"),
         timeout_s=29,
     ),
     Function(
@@ -830,6 +864,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
                 ),
             ),
             USAGE_RECORDING,
+            METRIC_RECORDING,  # agents.cost_usd, agents.runs_failed
         ),
         settings=LLM_SETTINGS,
         secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
@@ -839,7 +874,119 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
         timeout_s=90,  # a model call may take a minute; the queue's visibility is 540 s
     ),
 )
-FUNCTIONS = FUNCTIONS + AGENT_FUNCTIONS
+FUNCTIONS += AGENT_FUNCTIONS
+
+
+# --- alerts (functions/alerts) ------------------------------------------------------------
+
+# Channels, rules, silences, alerts, the open alert of each fingerprint, the notification log
+# and the DynamoDB rate limiter's buckets. gsi1 lists each kind: gsi1pk = "CHANNELS",
+# "RULES", "SILENCES" or "ALERTS", gsi1sk = creation time and id.
+ALERTS_TABLE = Table(
+    "alerts", indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),), ttl_attribute="expires_at"
+)
+TABLES += (ALERTS_TABLE,)
+# One message per (alert, channel, event), and per channel digest; the consumer delays its own
+# retries (backoff with full jitter, Retry-After) through the message's visibility.
+ALERT_NOTIFICATIONS = Queue("alert-notifications", max_receives=6, batch_size=10)
+QUEUES += (ALERT_NOTIFICATIONS,)
+ALERT_EMAIL = EmailTemplate(
+    "alert-notification",
+    subject="[{{severity}}] {{title}}",
+    text="{{text}}\n\nRunbook: {{runbook_url}}\nAlert: {{alert_id}} ({{fingerprint}})",
+    html=(
+        "<p><strong>[{{severity}}] {{title}}</strong></p><pre>{{text}}</pre>"
+        '<p><a href="{{runbook_url}}">Runbook</a> · alert {{alert_id}} ({{fingerprint}})</p>'
+    ),
+)
+EMAIL_TEMPLATES += (ALERT_EMAIL,)
+# The alerts table as the API uses it: items read, put and updated, lists by gsi1, and the
+# transaction that opens or closes an alert (a Put or Update with its fingerprint's item).
+_ALERTS_ITEMS = TableAccess(
+    ALERTS_TABLE,
+    (
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ),
+    indexes=("gsi1",),
+)
+REDIS_URL = Setting(
+    env="REDIS_URL",
+    context="redisUrl",
+    default="",
+    description=(
+        "Redis (or Valkey) for the alert channels' rate limits, redis:// or rediss://; empty: "
+        "the limits live in DynamoDB. With -c alertsCache=true the stack creates the cache"
+    ),
+    check=setting_checks.redis_url,
+)
+SETTINGS += (REDIS_URL,)
+
+ALERTS_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "alerts-api",
+        handler="alerts.handlers.api.lambda_handler",
+        description="Alert channels, rules, silences, and alerts: list, read, ack, resolve",
+        routes=(
+            Route("POST", "/v1/alerts/channels"),
+            Route("POST", "/v1/alerts/rules"),
+            Route("POST", "/v1/alerts/silences"),
+            Route("GET", "/v1/alerts"),
+            Route("GET", "/v1/alerts/{alert_id}"),
+            Route("POST", "/v1/alerts/{alert_id}/ack"),
+            Route("POST", "/v1/alerts/{alert_id}/resolve"),
+        ),
+        tables=(_ALERTS_ITEMS, API_KEY_AUTH),
+        sends_to=(ALERT_NOTIFICATIONS,),  # acknowledged and resolved, to each routed channel
+        secrets=API_KEY_AUTH_SECRETS,
+        pii="write",  # channel secrets and email recipients, sealed per channel
+    ),
+    Function(
+        "alerts-evaluate",
+        handler="alerts.handlers.evaluate_job.lambda_handler",
+        description="Evaluates alert rules against the metrics: fires and resolves alerts",
+        job="alerts-evaluate",
+        schedule=Schedule("rate(1 minute)"),
+        tables=(
+            _ALERTS_ITEMS,
+            TableAccess(METRICS_TABLE, ("dynamodb:Query",)),  # each rule's window
+        ),
+        reads_dlq_depth=QUEUES,  # queue.<name>.dlq_depth
+        sends_to=(ALERT_NOTIFICATIONS,),
+        timeout_s=50,  # under the minute between runs; overlapping runs are safe anyway
+    ),
+    Function(
+        "alerts-dispatch",
+        handler="alerts.handlers.dispatch.lambda_handler",
+        description="Delivers alert notifications to Slack, PagerDuty, email and webhooks",
+        consumes=ALERT_NOTIFICATIONS,
+        delays_retries=True,
+        # A digest is queued on this same queue, delayed until the channel has a token.
+        sends_to=(ALERT_NOTIFICATIONS,),
+        tables=(
+            TableAccess(
+                ALERTS_TABLE,
+                # The alert and the channel; the log entry claimed and settled; the digest
+                # pending set; the rate limiter's bucket.
+                (
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ),
+            ),
+        ),
+        emails=(ALERT_EMAIL,),
+        settings=(REDIS_URL,),
+        uses_cache=True,
+        pii="read",  # a channel's sealed secrets and recipients
+        timeout_s=30,
+    ),
+)
+FUNCTIONS += ALERTS_FUNCTIONS
 
 
 def function(name: str) -> Function:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from aws_cdk import CfnResource, Duration, Stack, Stage
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -15,6 +16,7 @@ from constructs import Construct
 
 from infra import topology
 from infra.constructs import policies
+from infra.constructs.cache import AlertsCache
 from infra.constructs.email import Email
 from infra.constructs.function_code import stage_context
 from infra.constructs.layers import ARCHITECTURE, RUNTIME, Layers
@@ -42,8 +44,10 @@ class Functions(Construct):
         layers: Layers,
         settings: Mapping[str, str],
         tracing: bool,
+        cache: AlertsCache | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._cache = cache  # with -c alertsCache=true: its functions go in its VPC
         self._resources = resources
         self._settings = settings  # Setting env var -> this deployment's checked value
         self._layers = layers
@@ -101,6 +105,16 @@ class Functions(Construct):
                     "inference profile routes to its model in several regions: only "
                     "bedrock:InvokeModel, on foundation models and this account's profiles.",
                 )
+        in_cache_vpc = self._cache is not None and fn.uses_cache
+        if in_cache_vpc:
+            document.add_statements(policies.vpc_access())
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Only with -c alertsCache=true, for the functions in the cache's VPC: the EC2 "
+                "network-interface actions Lambda needs there have no resource-level "
+                "permissions.",
+            )
         if self._tracing:
             document.add_statements(policies.tracing())
             acknowledge(
@@ -126,6 +140,7 @@ class Functions(Construct):
             role=role.without_policy_updates(),
             environment=self._environment(fn),
             tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
+            **self._network(fn),
         )
         # lambda.Function always adds DependsOn on its role although Role: GetAtt already
         # orders them; cfn-lint warns (W3005) about exactly that redundancy.
@@ -142,6 +157,16 @@ class Functions(Construct):
         self.functions[fn.name] = function
         self.roles[fn.name] = role
         self.policies[fn.name] = document
+
+    def _network(self, fn: topology.Function) -> dict[str, Any]:
+        """The cache's VPC for a function that uses it, when the stack has one; else none."""
+        if self._cache is None or not fn.uses_cache:
+            return {}
+        return {
+            "vpc": self._cache.vpc,
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            "security_groups": [self._cache.functions_security_group],
+        }
 
     def _logical_id(self, bucket: topology.Bucket) -> str:
         resource = self._resources.buckets[bucket.name].node.default_child
@@ -170,12 +195,17 @@ class Functions(Construct):
                 env[var] = self._email().templates[resource.name].ref
             elif isinstance(resource, topology.Bucket):
                 env[var] = self._resources.buckets[resource.name].bucket_name
+            elif isinstance(resource, topology.DeadLetterQueue):
+                dlq = self._resources.dead_letter_queues[resource.queue.name]
+                env[var] = dlq.queue_url
             else:
                 env[var] = self._resources.secrets[resource.name].secret_arn
         if fn.emails:
             env[topology.EMAIL_SENDER_ENV] = self._email().sender
         for setting in fn.settings:
             env[setting.env] = self._settings[setting.env]
+        if self._cache is not None and fn.uses_cache:
+            env[topology.REDIS_URL.env] = self._cache.url  # the stack's cache wins
         return env
 
     def _email(self) -> Email:

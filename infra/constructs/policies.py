@@ -33,6 +33,9 @@ SEND_ACTIONS = ("sqs:SendMessage",)
 # not deleted, so no ChangeMessageVisibility.
 CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
+# Alerts: a consumer that delays its own retries, and a reader of dead-letter queue depths.
+DELAY_RETRY_ACTIONS = ("sqs:ChangeMessageVisibility",)
+DLQ_DEPTH_ACTIONS = ("sqs:GetQueueAttributes",)
 # DynamoDB, SQS, Secrets Manager and S3 use the stack key on the caller's behalf: every
 # function that touches one of them decrypts; one that also produces encrypted data (sends
 # a message, puts an object, writes items) generates data keys too.
@@ -49,6 +52,15 @@ SUBJECT_CONTEXT_ONLY = {
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 INVOKE_ACTIONS = ("lambda:InvokeFunction",)
 EMAIL_ACTIONS = ("ses:SendTemplatedEmail",)
+# A function in a VPC (the alerts cache) manages its network interfaces: EC2 allows these on
+# "*" only (AWSLambdaVPCAccessExecutionRole's actions).
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 # X-Ray has no resource-level permissions: these two actions only ever take "*".
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
@@ -64,6 +76,7 @@ class Resources:
     keys: Mapping[str, kms.IKey] = field(default_factory=dict)
     email: Email | None = None
     buckets: Mapping[str, s3.IBucket] = field(default_factory=dict)
+    dead_letter_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
 
 
 def _allow(sid: str, actions: Iterable[str], resources: Iterable[str]) -> iam.PolicyStatement:
@@ -127,6 +140,12 @@ def statements(
     if fn.consumes:
         arn = resources.queues[fn.consumes.name].queue_arn
         found.append(_allow(f"Consume{pascal(fn.consumes.name)}", CONSUME_ACTIONS, [arn]))
+        if fn.delays_retries:
+            sid = f"DelayRetriesOf{pascal(fn.consumes.name)}"
+            found.append(_allow(sid, DELAY_RETRY_ACTIONS, [arn]))
+    if fn.reads_dlq_depth:
+        arns = [resources.dead_letter_queues[q.name].queue_arn for q in fn.reads_dlq_depth]
+        found.append(_allow("ReadDeadLetterDepths", DLQ_DEPTH_ACTIONS, arns))
     for secret in fn.all_secrets:
         arn = resources.secrets[secret.name].secret_arn
         found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
@@ -181,3 +200,7 @@ def invoke(fn: topology.Function, targets: Mapping[str, lambda_.IFunction]) -> i
 
 def tracing() -> iam.PolicyStatement:
     return _allow("SendTraces", XRAY_ACTIONS, ["*"])
+
+
+def vpc_access() -> iam.PolicyStatement:
+    return _allow("ManageVpcNetworkInterfaces", VPC_ACTIONS, ["*"])

@@ -20,6 +20,7 @@ from infra.topology import (
     RUNTIME,
     SETTINGS,
     Bucket,
+    DeadLetterQueue,
     EmailTemplate,
     Function,
     Key,
@@ -84,6 +85,8 @@ def function_env(
             env[var] = resources.email_templates[resource.name]
         elif isinstance(resource, Bucket):
             env[var] = resources.buckets[resource.name]
+        elif isinstance(resource, DeadLetterQueue):
+            env[var] = resources.dlq_urls[resource.queue.name]
         else:
             env[var] = resources.secret_arns[resource.name]
     if fn.emails:

@@ -11,6 +11,9 @@ runner correct two behaviours it relies on, checked on moto 5.2.5:
   gives the turn away while it waits.
 - FIFO ordering of retried messages (``_fifo_order_fix``).
 - A DynamoDB transaction's rollback snapshot (``_transactions_snapshot_items_not_tables``).
+- Which messages a function delayed itself (``ChangeMessageVisibility``, a retry's backoff):
+  Lambda leaves those as they are, so the pollers do not shorten them to their retry delay
+  (``delayed_by_function``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class MotoServer:
         _fifo_order_fix()
         _long_poll_gives_the_turn_away()
         _transactions_snapshot_items_not_tables()
+        _remember_function_delays()
         self._server = _SerializedMotoServer(ip_address=host, port=port, verbose=False)
         self.url = ""
 
@@ -205,3 +209,43 @@ def _transactions_snapshot_items_not_tables() -> None:
 
     transact_write_items._cognitionos_fix = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_delayed: set[str] = set()  # receipt handles a function set the visibility of itself
+_batch = threading.local()
+
+
+def delayed_by_function(receipt_handle: str) -> bool:
+    """True (once) if a function changed this received message's visibility itself."""
+    with _turn:
+        if receipt_handle in _delayed:
+            _delayed.discard(receipt_handle)
+            return True
+        return False
+
+
+def _remember_function_delays() -> None:
+    """Record single ``ChangeMessageVisibility`` calls (functions); the pollers settle failed
+    records with the batch call, which goes through the same method and is not recorded."""
+    original = SQSBackend.change_message_visibility
+    if getattr(original, "_cognitionos_fix", False):
+        return
+    original_batch = SQSBackend.change_message_visibility_batch
+
+    def change_message_visibility(
+        self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        original(self, queue_name, receipt_handle, visibility_timeout)
+        if not getattr(_batch, "active", False):
+            _delayed.add(receipt_handle)
+
+    def change_message_visibility_batch(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+        _batch.active = True
+        try:
+            return original_batch(self, *args, **kwargs)
+        finally:
+            _batch.active = False
+
+    change_message_visibility._cognitionos_fix = True  # type: ignore[attr-defined]
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+    SQSBackend.change_message_visibility_batch = change_message_visibility_batch  # type: ignore[method-assign]

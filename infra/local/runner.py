@@ -28,7 +28,7 @@ from infra.local.credentials import credentials_path, write_owner_only
 from infra.local.functions import local_name, worker_specs
 from infra.local.http_server import ApiGateway, LocalHttpServer
 from infra.local.lambda_api import LambdaApi
-from infra.local.moto_server import MotoServer
+from infra.local.moto_server import MotoServer, delayed_by_function
 from infra.local.provision import Aws, create_admin_key, provision
 from infra.local.scheduler import ScheduledJob, ScheduleError, Scheduler, invoke_job, parse
 from infra.local.sqs_poller import EventSource, QueuePoller
@@ -103,6 +103,7 @@ class LocalRunner:
                 region=config.region,
                 retry_delay_s=config.retry_delay_s,
                 concurrency=config.pool_size,
+                delayed_by_function=delayed_by_function,
             )
             poller.start()
             self._pollers.append(poller)

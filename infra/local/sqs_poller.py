@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -147,12 +147,14 @@ class QueuePoller:
         region: str,
         retry_delay_s: int,
         concurrency: int,
+        delayed_by_function: Callable[[str], bool] = lambda _: False,
     ) -> None:
         self.source = source
         self._sqs = sqs
         self._workers = workers
         self._region = region
         self._retry_delay_s = retry_delay_s
+        self._delayed_by_function = delayed_by_function
         self._slots = threading.BoundedSemaphore(concurrency)
         self._groups_in_flight: set[str] = set()
         self._cond = threading.Condition()
@@ -270,8 +272,15 @@ class QueuePoller:
             )
         if not retry:
             return
+        # A record whose function set its own delay (a backoff) keeps it, as on Lambda.
+        shortened = [m for m in retry if not self._delayed_by_function(m["ReceiptHandle"])]
+        if shortened:
+            self._shorten(shortened)
+        self._log_retry(invocation, retry, len(messages))
+
+    def _shorten(self, retry: list[MessageTypeDef]) -> None:
         self._sqs.change_message_visibility_batch(
-            QueueUrl=source.queue_url,
+            QueueUrl=self.source.queue_url,
             Entries=[
                 {
                     "Id": str(i),
@@ -281,7 +290,6 @@ class QueuePoller:
                 for i, m in enumerate(retry)
             ],
         )
-        self._log_retry(invocation, retry, len(messages))
 
     def _log_retry(self, invocation: Invocation, retry: list[MessageTypeDef], total: int) -> None:
         source = self.source

@@ -31,6 +31,8 @@ def _labels(synth: Synth) -> dict[str, str]:
         labels[synth.id(table)] = f"table {name}"
     for name, queue in stack.queues.queues.items():
         labels[synth.id(queue)] = f"queue {name}"
+    for name, dlq in stack.queues.dead_letter_queues.items():
+        labels[synth.id(dlq)] = f"queue {name}-dlq"
     for name, secret in stack.secrets.secrets.items():
         labels[synth.id(secret)] = f"secret {name}"
     for name, bucket in stack.buckets.buckets.items():

@@ -52,6 +52,8 @@ def test_a_function_gets_its_settings_from_the_environment(
             construct = stack.email.templates[resource.name]  # Ref: the template name
         elif isinstance(resource, topology.Bucket):
             construct = stack.buckets.buckets[resource.name]  # Ref: the bucket name
+        elif isinstance(resource, topology.DeadLetterQueue):
+            construct = stack.queues.dead_letter_queues[resource.queue.name]  # Ref: its URL
         else:
             construct = stack.secrets.secrets[resource.name]  # Ref: the secret ARN
         assert env[var] == {"Ref": synth.id(construct)}, var

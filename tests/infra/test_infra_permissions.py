@@ -22,6 +22,8 @@ LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SEND = {"sqs:SendMessage"}
 CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 SECRET = {"secretsmanager:GetSecretValue"}
+DELAY_RETRIES = {"sqs:ChangeMessageVisibility"}
+DLQ_DEPTH = {"sqs:GetQueueAttributes"}
 DECRYPT = {"kms:Decrypt"}
 PRODUCE = {"kms:Decrypt", "kms:GenerateDataKey"}  # also encrypts: sends, puts, writes
 QUERY = {"dynamodb:Query"}
@@ -64,6 +66,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             ),
             "table billing index gsi2": QUERY,
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "table metrics": dynamodb("UpdateItem"),
             "queue billing-events": CONSUME | SEND,
             "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
             "secret stripe-api-key": SECRET,
@@ -117,6 +120,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "function billing-reconcile": INVOKE,
             "function billing-dunning": INVOKE,
             "function revenue-rollup": INVOKE,
+            "function alerts-evaluate": INVOKE,
         },
         "revenue-rollup": own_logs
         | {
@@ -153,6 +157,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         | {
             "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
             "table usage": dynamodb("PutItem"),
+            "table metrics": dynamodb("UpdateItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
             "queue agent-steps": CONSUME | SEND,
             "queue usage-reports": SEND,
@@ -161,6 +166,47 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         }
         | {resource: MODELS for resource in MODEL_RESOURCES},
+        **alerts_specification(sender, own_logs),
+    }
+
+
+def alerts_specification(
+    sender: str, own_logs: dict[str, set[str]]
+) -> dict[str, dict[str, set[str]]]:
+    alerts_items = {
+        "table alerts": dynamodb("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
+        "table alerts index gsi1": QUERY,
+    }
+    identities = {f"ses identity/{sender}", f"ses identity/{sender.split('@')[1]}"}
+    return {
+        "alerts-api": own_logs
+        | alerts_items
+        | {
+            "table api-keys": dynamodb("GetItem"),
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue alert-notifications": SEND,
+            "secret api-key-pepper": SECRET,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        },
+        "alerts-evaluate": own_logs
+        | alerts_items
+        | {
+            "table metrics": dynamodb("Query"),
+            "queue alert-notifications": SEND,
+            **{f"queue {q.name}-dlq": DLQ_DEPTH for q in topology.QUEUES},
+            "stack key": PRODUCE,
+        },
+        "alerts-dispatch": own_logs
+        | {
+            "table alerts": dynamodb("GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
+            "table subject-keys": dynamodb("GetItem"),
+            "queue alert-notifications": CONSUME | SEND | DELAY_RETRIES,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt"},
+            "ses template/alert-notification": EMAIL,
+        }
+        | {identity: EMAIL for identity in identities},
     }
 
 
@@ -246,6 +292,9 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
         allow(QUERY if access.indexes else set(), {table[access.table.name]})
     allow(SEND, {queue[q.name] for q in fn.sends_to})
     allow(CONSUME, {queue[fn.consumes.name]} if fn.consumes else set())
+    allow(DELAY_RETRIES, {queue[fn.consumes.name]} if fn.consumes and fn.delays_retries else set())
+    dlq = {name: synth.id(q) for name, q in stack.queues.dead_letter_queues.items()}
+    allow(DLQ_DEPTH, {dlq[q.name] for q in fn.reads_dlq_depth})
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
     for access in fn.buckets:  # an object ARN is "<bucket ARN>/*": its one reference
         assert set(access.actions) <= S3_OBJECT_ACTIONS

@@ -33,6 +33,7 @@ def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: 
         "revenue-rollup",
         "revenue-api",
         "agents-step",
+        "alerts-dispatch",
     }
 
 

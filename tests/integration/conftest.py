@@ -64,6 +64,9 @@ def _table(name: str) -> topology.Table:
 
 def reset_runtime_caches() -> None:
     """Forget clients, settings and cached secrets, as a new execution environment would."""
+    import alerts.handlers.dispatch
+    import alerts.handlers.wiring
+    import alerts.settings
     from aws_lambda_powertools.utilities import parameters
 
     import agents.dal.llm
@@ -73,6 +76,7 @@ def reset_runtime_caches() -> None:
     import billing.settings
     import cognitionos.crypto
     import cognitionos.http
+    import cognitionos.metrics_store
     import cognitionos.usage
     import platform_api.settings
     from billing.dal.coupons import forget_missing_coupons
@@ -86,7 +90,16 @@ def reset_runtime_caches() -> None:
     cognitionos.usage.usage_settings.cache_clear()
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()
-    for module in (billing.settings, platform_api.settings, agents.settings, agents.llm_settings):
+    cognitionos.metrics_store.metrics_settings.cache_clear()
+    for module in (
+        billing.settings,
+        platform_api.settings,
+        agents.settings,
+        agents.llm_settings,
+        alerts.settings,
+        alerts.handlers.wiring,
+        alerts.handlers.dispatch,
+    ):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
@@ -108,6 +121,7 @@ def _provision() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     env |= {b.env_var: made.buckets[b.name] for b in topology.BUCKETS}
     env |= {t.env_var: made.email_templates[t.name] for t in topology.EMAIL_TEMPLATES}
     env[topology.EMAIL_SENDER_ENV] = made.email_sender
+    env |= {topology.DeadLetterQueue(q).env_var: made.dlq_urls[q.name] for q in topology.QUEUES}
     urls = made.queue_urls | {
         topology.Queue(name).dlq_name: url for name, url in made.dlq_urls.items()
     }

@@ -123,6 +123,19 @@ def _other(
         action = SQS_ACTIONS.get(operation, operation)
         if action == "SendMessage":
             return name, queue in fn.sends_to
+        if action == "ChangeMessageVisibility":
+            return name, queue is not None and queue == fn.consumes and fn.delays_retries
+        dlq = next(
+            (
+                q
+                for q in topology.QUEUES
+                if os.environ.get(topology.DeadLetterQueue(q).env_var) == params.get("QueueUrl")
+            ),
+            None,
+        )
+        if dlq is not None:
+            allowed = action == "GetQueueAttributes" and dlq in fn.reads_dlq_depth
+            return f"{dlq.name}-dlq", allowed
         return name, queue is not None and queue == fn.consumes and action in CONSUME_ACTIONS
     if service == "s3":
         bucket = _by_env(topology.BUCKETS).get(params.get("Bucket", ""))

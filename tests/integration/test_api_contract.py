@@ -39,6 +39,14 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "POST /v1/agents/runs": ("/v1/agents/runs", None, {"goal": "", "max_iterations": 6}),
     "GET /v1/agents/runs/{run_id}": ("/v1/agents/runs/run-1!", None, None),
     "POST /v1/agents/runs/{run_id}/cancel": ("/v1/agents/runs/run-1!/cancel", None, None),
+    # alerts
+    "POST /v1/alerts/channels": ("/v1/alerts/channels", None, {"name": "x", "type": "fax"}),
+    "POST /v1/alerts/rules": ("/v1/alerts/rules", None, {"name": "x", "window_minutes": 0}),
+    "POST /v1/alerts/silences": ("/v1/alerts/silences", None, {"match": {}, "ends_at": "soon"}),
+    "GET /v1/alerts": ("/v1/alerts", {"status": "lost"}, None),
+    "GET /v1/alerts/{alert_id}": ("/v1/alerts/alert-1!", None, None),
+    "POST /v1/alerts/{alert_id}/ack": ("/v1/alerts/alert-1!/ack", None, None),
+    "POST /v1/alerts/{alert_id}/resolve": ("/v1/alerts/alert-1!/resolve", None, None),
 }
 
 

@@ -104,6 +104,7 @@ def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> N
     made = Resources(
         tables={t.name: f"local-{t.name}" for t in topology.TABLES},
         queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        dlq_urls={q.name: f"http://sqs/{q.dlq_name}" for q in topology.QUEUES},
         secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
         keys={"pii": "arn:aws:kms:us-east-1:123456789012:key/pii"},
         buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},
@@ -162,6 +163,7 @@ def _local_env(name: str, user_env: dict[str, str]) -> dict[str, str]:
     made = Resources(
         tables={t.name: f"local-{t.name}" for t in topology.TABLES},
         queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        dlq_urls={q.name: f"http://sqs/{q.dlq_name}" for q in topology.QUEUES},
         secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
         keys={k.name: f"arn:key:{k.name}" for k in topology.KEYS},
         buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},
@@ -235,6 +237,7 @@ def test_the_local_runner_passes_a_bucket_name_only_to_its_declarers() -> None:
     made = Resources(
         tables={t.name: f"local-{t.name}" for t in topology.TABLES},
         queue_urls={q.name: f"http://sqs/{q.name}" for q in topology.QUEUES},
+        dlq_urls={q.name: f"http://sqs/{q.dlq_name}" for q in topology.QUEUES},
         secret_arns={s.name: f"arn:secret:{s.name}" for s in topology.SECRETS},
         keys={k.name: f"arn:key:{k.name}" for k in topology.KEYS},
         buckets={b.name: f"local-{b.name}" for b in topology.BUCKETS},

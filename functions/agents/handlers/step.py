@@ -22,12 +22,12 @@ from agents.dal.llm import provider_from_env
 from agents.dal.memory import MemoryStore
 from agents.dal.runs import RunStore
 from agents.logic.pricing import price_of
-from agents.logic.run_state import Followup, Run
+from agents.logic.run_state import Followup, Run, Usage
 from agents.logic.steps import StepConfig, StepRunner
 from agents.models.llm import ModelReply, ModelRequest, reply_from_raw
 from agents.models.steps import StepMessage
 from agents.settings import step_settings
-from cognitionos import deadline
+from cognitionos import deadline, metrics_store
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
 from cognitionos.observability import MetricUnit, logger, metrics, traced
@@ -36,6 +36,11 @@ from cognitionos.usage import record_usage
 
 # Longer than the function's timeout (topology: 90 s), so a live claim is never taken over.
 LEASE_S = 150.0
+
+# Business metrics for alert rules (cognitionos.metrics_store), each emitted once: a call's
+# cost after the transaction that settles it, a failure after the transition that ends it.
+COST_USD = "agents.cost_usd"
+RUNS_FAILED = "agents.runs_failed"
 
 processor = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]
 
@@ -77,8 +82,13 @@ def step_runner() -> StepRunner:
 
     def on_finish(run: Run) -> None:
         metrics.add_metric(f"Runs_{run.status}", MetricUnit.Count, 1)
+        if run.status == "failed":
+            metrics_store.increment(RUNS_FAILED)  # what the alert rules read
         if run.status in ("succeeded", "needs_review"):
             memory.remember_run(run)
+
+    def on_spent(run: Run, spent: Usage) -> None:
+        metrics_store.increment(COST_USD, float(spent.cost_usd))
 
     return StepRunner(
         store=RunStore(table, keyring, time.time),
@@ -88,6 +98,7 @@ def step_runner() -> StepRunner:
         send=send,
         record_usage=meter,
         on_finish=on_finish,
+        on_spent=on_spent,
         config=StepConfig(
             model=model_name,
             context_tokens=settings.cognition_llm_context_tokens,

@@ -93,6 +93,7 @@ class StepRunner:
     send: Callable[[str, list[Followup]], None]
     record_usage: Callable[[Run, str, int], None]
     on_finish: Callable[[Run], None]
+    on_spent: Callable[[Run, Usage], None]  # once per call, after its usage is settled
     config: StepConfig
     clock: Callable[[], float]
     remaining_s: Callable[[], float]
@@ -213,6 +214,8 @@ class StepRunner:
                     raise RunMissing(f"run {run.run_id} vanished") from None
                 run = fresh
                 continue
+            if spent.total_tokens:
+                self.on_spent(run, spent)
             self._send(run.run_id, followup.key, followups)
             if after.terminal and not run.terminal:
                 self.on_finish(after)

@@ -18,12 +18,12 @@ from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
 from billing.dal.stripe_api import ConfiguredStripeReader
 from billing.logic.claim_checks import claimed_event
-from billing.logic.follow_ups import CouponFollowUp, DunningFollowUp
+from billing.logic.follow_ups import CouponFollowUp, DunningFollowUp, MetricsFollowUp
 from billing.logic.process import Sources, apply_event, rederive_customer
 from billing.logic.queued_messages import parse_message
 from billing.models.events import ClaimCheck, RederiveRequest, StripeEventEnvelope
 from billing.settings import ProcessSettings, process_settings
-from cognitionos import deadline
+from cognitionos import deadline, metrics_store
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
 from cognitionos.observability import MetricUnit, logger, metrics, traced
@@ -37,6 +37,7 @@ OUTCOME_METRICS = {
 # A record is not started with less left than its DynamoDB reads and one commit may take;
 # each Stripe call asks for its own worst case (dal/stripe_api.py) before it is made.
 RECORD_MIN_S = 3.0
+EVENTS_FAILED = "billing.events_failed"  # each failed attempt (cognitionos.metrics_store)
 
 # A failed record only holds back later records of its own group (customer), not the batch.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -85,16 +86,21 @@ def apply_claim_check(claim: ClaimCheck, on: Processor) -> None:
 
 
 def apply_stripe_event(event: StripeEventEnvelope, on: Processor) -> None:
-    outcome = apply_event(
-        event,
-        EventLog(on.table),
-        on.state,
-        on.sources,
-        follow_ups=(
-            DunningFollowUp(dunning_service(on.table, on.settings), on.state),
-            CouponFollowUp(on.arrivals),
-        ),
-    )
+    try:
+        outcome = apply_event(
+            event,
+            EventLog(on.table),
+            on.state,
+            on.sources,
+            follow_ups=(
+                MetricsFollowUp(metrics_store.increment),  # first: right after the commit
+                DunningFollowUp(dunning_service(on.table, on.settings), on.state),
+                CouponFollowUp(on.arrivals),
+            ),
+        )
+    except Exception:
+        metrics_store.increment(EVENTS_FAILED)  # the event is marked failed; it goes back
+        raise
     logger.info(
         "stripe event applied",
         extra={"stripe_event_id": event.id, "stripe_event_type": event.type, "outcome": outcome},

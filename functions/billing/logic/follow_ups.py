@@ -6,6 +6,7 @@ between the commit and the follow-up never loses it; each one is idempotent itse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from billing.logic import dunning
@@ -63,3 +64,19 @@ class CouponFollowUp:
     def __call__(self, event: StripeEventEnvelope, change: StateChange, outcome: Outcome) -> None:
         if change.kind == "coupon":
             self._arrivals.announce(change.object_id)
+
+
+# The business metrics alert rules read (cognitionos.metrics_store).
+PAYMENTS_FAILED = "billing.payments_failed"
+
+
+class MetricsFollowUp:
+    """Counts each failed invoice payment once: on the event's first application (``applied``,
+    or ``stale`` when a newer version of the invoice came first), never on a redelivery."""
+
+    def __init__(self, increment: Callable[[str], None]) -> None:
+        self._increment = increment
+
+    def __call__(self, event: StripeEventEnvelope, change: StateChange, outcome: Outcome) -> None:
+        if event.type == dunning.FAILED_EVENT and outcome in {"applied", "stale"}:
+            self._increment(PAYMENTS_FAILED)

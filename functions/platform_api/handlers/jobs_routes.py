@@ -23,7 +23,8 @@ router = APIGatewayHttpRouter()
     summary="Run a scheduled job now",
     description=(
         "Runs the job as its schedule would, with every part of it due now, and answers "
-        "with what it returned. Jobs: `billing-reconcile`, `dunning`, `revenue-rollup`. "
+        "with what it returned. Jobs: `alerts-evaluate`, `billing-reconcile`, `dunning`, "
+        "`revenue-rollup`. "
         "Needs `admin`."
     ),
     responses=documented_responses(

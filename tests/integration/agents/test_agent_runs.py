@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,13 @@ PRICE_IN, PRICE_OUT = Decimal(1), Decimal(2)
 
 def cost(input_tokens: int, output_tokens: int) -> float:
     return float((PRICE_IN * input_tokens + PRICE_OUT * output_tokens) / 1_000_000)
+
+
+def metric_total(driver: Any, name: str) -> float:
+    items = driver.aws.table("metrics").query(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": name}
+    )["Items"]
+    return float(sum(item["value"] for item in items))
 
 
 def test_a_parallel_run_fans_out_its_ready_tasks_and_joins_once(agents: Any) -> None:
@@ -48,6 +56,8 @@ def test_a_parallel_run_fans_out_its_ready_tasks_and_joins_once(agents: Any) -> 
     assert run["usage"]["input_tokens"] == 5 * 120
     assert run["usage"]["output_tokens"] == 5 * 40
     assert run["usage"]["cost_usd"] == cost(5 * 120, 5 * 40)
+    # what the alert rules read: the same spend, once
+    assert metric_total(driver, "agents.cost_usd") == pytest.approx(cost(5 * 120, 5 * 40))
     assert all(body["max_tokens"] == 1024 for body in driver.fake.requests)
 
 
@@ -100,7 +110,10 @@ def test_parallel_branches_cannot_reserve_more_than_the_token_budget(agents: Any
     tasks = driver.pending()
     assert len(tasks) == 2
     with ThreadPoolExecutor(2) as pool:  # both branches claim while the other is in flight
-        list(pool.map(lambda body: driver.deliver([body]), tasks))
+        failed = [
+            body for bodies in pool.map(lambda b: driver.deliver([b]), tasks) for body in bodies
+        ]
+    driver.deliver(failed)  # a step that failed goes back to the queue, as SQS would
     driver.drain()
     run = driver.run(run_id)
     assert run["status"] == "budget_exceeded", run
@@ -157,6 +170,7 @@ def test_a_plan_with_a_cycle_fails_the_run_naming_it(agents: Any) -> None:
     run = driver.run(run_id)
     assert run["status"] == "failed"
     assert "dependency cycle" in run["error"]
+    assert metric_total(driver, "agents.runs_failed") == 1
     assert sum(driver.fake.calls.values()) == 1
 
 
@@ -171,6 +185,7 @@ def test_redelivered_and_reordered_steps_change_nothing(
 ) -> None:
     driver = agents(scripted(THREE_TASKS, [0.5, 0.9]))
     before = sum(driver.fake.calls.values())
+    spent_before = metric_total(driver, "agents.cost_usd")
     run_id = driver.start(strategy="parallel")
     driver.drain(duplicate=duplicate, rng=random.Random(seed))
     run = driver.run(run_id)
@@ -179,6 +194,7 @@ def test_redelivered_and_reordered_steps_change_nothing(
     assert sum(driver.fake.calls.values()) - before == 7
     assert run["usage"]["input_tokens"] == 7 * 120
     assert run["usage"]["output_tokens"] == 7 * 40
+    assert metric_total(driver, "agents.cost_usd") - spent_before == pytest.approx(cost(840, 280))
 
 
 def test_a_model_answering_the_wrong_task_fails_the_step_naming_it(agents: Any) -> None:

@@ -1,0 +1,1 @@
+"""Alerting: rules over business metrics, alert lifecycle, and notification delivery."""
