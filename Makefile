@@ -56,6 +56,7 @@ security: $(VENV)/.installed
 synth: $(VENV)/.installed
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
+	$(PY) -m infra.asset_sizes cdk.out
 
 openapi: $(VENV)/.installed
 	$(PY) -m infra.openapi --write

@@ -282,8 +282,22 @@ Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket | DeadLetterQue
 
 
 @dataclass(frozen=True)
+class DependencyLayer:
+    """Third-party packages that only some functions need, in a layer of their own on top of
+    the shared one (requirements.txt), so no other function's size or cold start pays for them.
+
+    ``requirements`` is a pinned file at the repository root; the layer holds its packages and
+    their dependencies minus whatever requirements.txt already ships.
+    """
+
+    name: str
+    requirements: str
+
+
+@dataclass(frozen=True)
 class Function:
-    """One Lambda function: python3.12 on arm64 with the dependency and kernel layers."""
+    """One Lambda function: python3.12 on arm64 with the dependency layer, its own
+    ``layers`` (if any) and the kernel layer."""
 
     name: str
     handler: str
@@ -311,6 +325,7 @@ class Function:
     delays_retries: bool = False
     # Uses the Redis cache when the stack has one (-c alertsCache=true): placed in its VPC.
     uses_cache: bool = False
+    layers: tuple[DependencyLayer, ...] = ()  # third-party packages beyond requirements.txt
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -548,6 +563,9 @@ LLM_CONTEXT_TOKENS = Setting(
     description="The model's context window in tokens: prompts are packed under 90% of it",
     check=setting_checks.token_count,
 )
+# The model providers' SDKs, the price table and BM25: the agent step's alone.
+AGENTS_LAYER = DependencyLayer("agents", "requirements-agents.txt")
+
 LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
 SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
 
@@ -869,6 +887,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
         settings=LLM_SETTINGS,
         secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
         calls_models=True,  # the bedrock provider
+        layers=(AGENTS_LAYER,),
         pii="write",  # outputs and memory are sealed with the tenant's data key
         memory_mb=512,
         timeout_s=90,  # a model call may take a minute; the queue's visibility is 540 s
@@ -987,6 +1006,11 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += ALERTS_FUNCTIONS
+
+
+def dependency_layers() -> tuple[DependencyLayer, ...]:
+    """Every function's own layers, each once, in the order functions declare them."""
+    return tuple(dict.fromkeys(layer for fn in FUNCTIONS for layer in fn.layers))
 
 
 def function(name: str) -> Function:

@@ -134,7 +134,7 @@ class Functions(Construct):
             architecture=ARCHITECTURE,
             handler=fn.handler,
             code=self._context_code(fn.context),
-            layers=self._layers.all,
+            layers=self._layers.of(fn),
             memory_size=fn.memory_mb,
             timeout=Duration.seconds(fn.timeout_s),
             log_group=log_group,
