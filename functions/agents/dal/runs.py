@@ -9,7 +9,8 @@ Items (``pk`` / ``sk``):
   applied (the followups it decided), done (the followups sent).
 - ``RUN#<id>`` / ``OUT#<task>``: a task's latest output (short-term memory as well).
 
-Text people or models wrote (goal, descriptions, outputs, feedback, result, raw replies) is
+Text people or models wrote (goal, descriptions, outputs, feedback, result, raw replies, code
+validation findings) is
 sealed with the tenant's data key (``cognitionos.crypto``), so erasing the tenant shreds it.
 """
 
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from agents.logic.code_blocks import CodeValidation
 from agents.logic.plan import Task
 from agents.logic.run_state import ACTIVE, Budget, Followup, Run, RunStatus, Usage
 from cognitionos.crypto import SubjectErased, SubjectKeyring
@@ -403,6 +405,7 @@ class RunStore:
                     "parent": task.parent or "",
                     "status": task.status,
                     "rounds": task.rounds,
+                    **self._validation_item(run, task),
                 }
                 for task in run.tasks
             ],
@@ -471,6 +474,7 @@ class RunStore:
                 parent=t.get("parent") or None,
                 status=t["status"],
                 rounds=int(t.get("rounds", 0)),
+                validation=self._validation_of(run, t),
             )
             for t in item.get("tasks", [])
         )
@@ -502,6 +506,21 @@ class RunStore:
             return self._keyring.decrypt(subject_of(run.tenant_id), field, token)
         except SubjectErased:
             return None  # the tenant was erased: the text is gone for good
+
+    def _validation_item(self, run: Run, task: Task) -> dict[str, str]:
+        """A task's code validation, sealed: findings quote the code the model wrote."""
+        if task.validation is None:
+            return {}
+        text = json.dumps(asdict(task.validation), separators=(",", ":"))
+        return {"validation": self._seal(run, f"validation:{task.task_id}", text)}
+
+    def _validation_of(self, run: Run, item: Mapping[str, Any]) -> CodeValidation | None:
+        sealed = item.get("validation")
+        text = self._open(run, f"validation:{item['task_id']}", sealed) if sealed else None
+        if text is None:
+            return None
+        fields = json.loads(text)
+        return CodeValidation(**{**fields, "findings": tuple(fields["findings"])})
 
     def _now(self) -> Decimal:
         return Decimal(str(round(self._clock(), 3)))

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from agents.logic.code_blocks import CodeValidation
+
 TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
 MAX_TASKS = 20  # leaves and parents together: bounds a run's item and its cost
 MAX_DESCRIPTION = 2_000
@@ -28,6 +30,7 @@ class Task:
     parent: str | None = None
     status: TaskStatus = "pending"
     rounds: int = 0  # how many times it has run (refinements run it again)
+    validation: CodeValidation | None = None  # its latest output's, when the run validates code
 
     @property
     def is_subtask(self) -> bool:

@@ -76,6 +76,8 @@ def task_prompt(
         parts.append(
             f"Feedback on the previous attempt (iteration {run.iteration - 1}): {run.feedback}"
         )
+    if run.iteration > 1 and task.validation is not None and not task.validation.passed:
+        parts.append(f"Your previous output's {task.validation.summary()}")
     needed = [t for t in leaves(run.tasks) if t.task_id in waits and t.task_id in outputs]
     share = window.prompt_budget // 2 // max(len(needed), 1)
     for dependency in needed:
@@ -92,6 +94,7 @@ def evaluation_prompt(run: Run, outputs: Mapping[str, str], window: Window) -> P
     share = window.prompt_budget * 3 // 4 // max(len(done), 1)
     sections = [
         f"{t.task_id} ({t.description}):\n{truncate(outputs[t.task_id], share, window.count)}"
+        + (f"\n[{t.validation.summary()}]" if t.validation else "")
         for t in done
     ]
     head = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
+from agents.logic.code_blocks import CodeValidation
 from agents.logic.plan import Task, leaves, ready, sinks, stale_after_feedback, with_parents_settled
 
 RunStatus = Literal[
@@ -113,10 +114,19 @@ def after_plan(run: Run, tasks: tuple[Task, ...]) -> tuple[Run, list[Followup]]:
     return _start_ready(planned)
 
 
-def after_task(run: Run, task_id: str) -> tuple[Run, list[Followup]]:
-    """The task's output is stored: mark it done and start what it unblocked, or the
-    evaluation when it was the round's last."""
+def after_task(
+    run: Run, task_id: str, validation: CodeValidation | None = None
+) -> tuple[Run, list[Followup]]:
+    """The task's output is stored: mark it done (with its code validation, when the run
+    validates code) and start what it unblocked, or the evaluation when it was the round's
+    last."""
     run = _set_status(run, {task_id}, "done", count_round=True)
+    if validation is not None:
+        tasks = tuple(
+            replace(task, validation=validation) if task.task_id == task_id else task
+            for task in run.tasks
+        )
+        run = replace(run, tasks=tasks)
     run = replace(run, pending=run.pending - 1)
     if run.pending == 0:
         return replace(run, status="evaluating"), [Followup("evaluate", run.iteration)]

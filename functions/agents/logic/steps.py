@@ -19,13 +19,14 @@ the real ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
 from agents.dal.runs import RunMoved, RunStore, StepRecord
 from agents.logic import run_state
+from agents.logic.code_blocks import CodeValidation, apply_validation, code_files
 from agents.logic.memory import MemoryItem
 from agents.logic.plan import PlanError, parse_plan
 from agents.logic.pricing import Price, cost_usd, max_cost_usd
@@ -97,6 +98,8 @@ class StepRunner:
     config: StepConfig
     clock: Callable[[], float]
     remaining_s: Callable[[], float]
+    # The code validator (files -> its result); only runs created with validate_code use it.
+    validate_code: Callable[[dict[str, str]], Mapping[str, Any]] | None = None
 
     def execute(self, run_id: str, followup: Followup) -> str:
         """Run the step once; the outcome names what happened (for logs and metrics)."""
@@ -195,8 +198,9 @@ class StepRunner:
             )
             if spent.total_tokens > 0:
                 self.record_usage(run, followup.key, spent.total_tokens)
+        checked = self._validated(run, followup, reply)
         for _ in range(MAX_APPLY_ATTEMPTS):
-            after, followups, outputs = self._transition(run, followup, reply, error)
+            after, followups, outputs = self._transition(run, followup, reply, error, checked)
             try:
                 self.store.apply(
                     run,
@@ -222,8 +226,28 @@ class StepRunner:
             return "failed" if error else "applied"
         raise RunMoved(run.run_id)
 
+    def _validated(
+        self, run: Run, followup: Followup, reply: ModelReply | None
+    ) -> tuple[str, CodeValidation] | None:
+        """A task output's code, validated once per apply (not once per retry of it): the
+        fixed output and its summary, or None when there is nothing to validate."""
+        if not run.validate_code or followup.step != "task" or reply is None or run.terminal:
+            return None
+        if self.validate_code is None:
+            raise RuntimeError("the run validates code but this step has no code validator")
+        output = str(reply.arguments.get("output", ""))
+        files = code_files(output)
+        if not files:
+            return None
+        return apply_validation(output, self.validate_code(files))
+
     def _transition(  # noqa: PLR0911  # one return per step kind and failure
-        self, run: Run, followup: Followup, reply: ModelReply | None, error: str | None
+        self,
+        run: Run,
+        followup: Followup,
+        reply: ModelReply | None,
+        error: str | None,
+        checked: tuple[str, CodeValidation] | None = None,
     ) -> tuple[Run, list[Followup], dict[str, str]]:
         """The run after this step's answer; a run that moved on (ended, or a later round)
         only takes the usage."""
@@ -248,6 +272,10 @@ class StepRunner:
                     f"submit_task_result: task_id is {arguments.get('task_id')!r}, "
                     f"but the task asked for was {task_id!r}",
                 )
+            if checked is not None:
+                output, validation = checked
+                after, followups = run_state.after_task(run, task_id, validation)
+                return after, followups, {task_id: output}
             after, followups = run_state.after_task(run, task_id)
             return after, followups, {task_id: str(arguments["output"])}
         if followup.step == "evaluate":

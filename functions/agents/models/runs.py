@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
@@ -97,6 +98,24 @@ class RunCreated(BaseModel):
     status: Literal["queued"] = Field(description="Always `queued`: a step picks it up")
 
 
+class CodeValidationView(BaseModel):
+    passed: bool = Field(description="Every block passed all six stages", examples=[False])
+    blocks: int = Field(description="The output's Python code blocks validated", examples=[1])
+    failed_stage: str | None = Field(
+        description="The stage that failed (`syntax`, `lint`, `format`, `types`, `security`, "
+        "`tests`), or null",
+        examples=["security"],
+    )
+    findings: list[str] = Field(
+        description="The failed stage's first findings: rule, block file and line, message",
+        examples=[["B602 block_1.py:3 subprocess call with shell=True identified"]],
+    )
+    fixed: bool = Field(
+        description="Lint or format fixed the code; the output holds the fixed code",
+        examples=[True],
+    )
+
+
 class PlanTaskView(BaseModel):
     task_id: str = Field(description="The id the model gave the task", examples=["t1"])
     description: str = Field(description="What the task does", examples=["Draft the headline"])
@@ -108,6 +127,11 @@ class PlanTaskView(BaseModel):
         description="`pending`, `running`, `done`, `failed` or `skipped`", examples=["done"]
     )
     output: str | None = Field(description="Its latest output", examples=["Pay for what you use."])
+    validation: CodeValidationView | None = Field(
+        description="Its latest output's code validation, when the run was created with "
+        "`validate_code` and the output had Python code blocks; else null",
+        examples=[None],
+    )
 
 
 class UsageView(BaseModel):
@@ -149,6 +173,11 @@ class RunView(BaseModel):
                     parent_id=task.parent,
                     status=task.status,
                     output=outputs.get(task.task_id) if task.task_id in leaf_ids else None,
+                    validation=CodeValidationView(
+                        **{**asdict(task.validation), "findings": list(task.validation.findings)}
+                    )
+                    if task.validation
+                    else None,
                 )
                 for task in run.tasks
             ],
