@@ -2,7 +2,8 @@
 
 The environment is built as the stack builds it (``infra/constructs/functions.py``): the
 function's static variables, one variable per resource it names, its declared settings (the
-user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs; then what
+user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs, ``CODE_VALIDATE_FUNCTION`` for one
+that validates code; then what
 Lambda itself sets, with endpoints pointing at moto and at the runner's Lambda API.
 """
 
@@ -16,6 +17,8 @@ from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LocalConfig, Topolo
 from infra.local.provision import Resources
 from infra.local.worker_main import WorkerSpec
 from infra.topology import (
+    CODE_VALIDATE,
+    CODE_VALIDATE_ENV,
     EMAIL_SENDER_ENV,
     RUNTIME,
     SETTINGS,
@@ -48,10 +51,11 @@ def worker_specs(
     lambda_endpoint_url: str,
 ) -> list[WorkerSpec]:
     jobs = {job: local_name(fn, config) for job, fn in topology.jobs().items()}
+    names = {fn.name: local_name(fn, config) for fn in topology.FUNCTIONS}
     specs = []
     for fn in topology.FUNCTIONS:
         name = local_name(fn, config)
-        env = function_env(fn, config, resources, jobs)
+        env = function_env(fn, config, resources, jobs, names)
         env.update(lambda_env(fn, name, config, aws_endpoint_url, lambda_endpoint_url))
         specs.append(
             WorkerSpec(
@@ -68,7 +72,11 @@ def worker_specs(
 
 
 def function_env(
-    fn: Function, config: LocalConfig, resources: Resources, jobs: dict[str, str]
+    fn: Function,
+    config: LocalConfig,
+    resources: Resources,
+    jobs: dict[str, str],
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """What the function's code reads: the user's pass-through variables, then the stack's."""
     env = {k: v for k, v in config.function_env.items() if k not in _SETTING_VARS}
@@ -94,6 +102,8 @@ def function_env(
     env.update(setting_env(fn, config.function_env))
     if fn.invokes:
         env["JOB_FUNCTIONS"] = json.dumps({job: jobs[job] for job in fn.invokes})
+    if fn.validates_code:
+        env[CODE_VALIDATE_ENV] = (names or {})[CODE_VALIDATE]
     return env
 
 

@@ -313,3 +313,13 @@ def _wait_until_gone(count: Callable[[], int], what: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"processes of {what} still run {_GONE_WITHIN_S} s after SIGKILL")
         time.sleep(0.005)
+
+
+PR_SET_DUMPABLE = 4
+
+
+def protect_own_environment() -> None:
+    """Make this process undumpable: a child with the same uid (``count`` mode, Lambda) can
+    then neither read ``/proc/<pid>/environ`` (the function's credentials) nor ptrace it."""
+    if _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
