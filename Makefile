@@ -51,11 +51,12 @@ format: $(VENV)/.installed
 
 security: $(VENV)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
-	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt -r requirements-code-validation.txt
 
 synth: $(VENV)/.installed
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
+	$(PY) -m infra.asset_sizes cdk.out
 
 openapi: $(VENV)/.installed
 	$(PY) -m infra.openapi --write

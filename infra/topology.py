@@ -282,8 +282,22 @@ Resource = Table | Queue | Secret | Key | EmailTemplate | Bucket | DeadLetterQue
 
 
 @dataclass(frozen=True)
+class DependencyLayer:
+    """Third-party packages that only some functions need, in a layer of their own on top of
+    the shared one (requirements.txt), so no other function's size or cold start pays for them.
+
+    ``requirements`` is a pinned file at the repository root; the layer holds its packages and
+    their dependencies minus whatever requirements.txt already ships.
+    """
+
+    name: str
+    requirements: str
+
+
+@dataclass(frozen=True)
 class Function:
-    """One Lambda function: python3.12 on arm64 with the dependency and kernel layers."""
+    """One Lambda function: python3.12 on arm64 with the dependency layer, its own
+    ``layers`` (if any) and the kernel layer."""
 
     name: str
     handler: str
@@ -319,6 +333,7 @@ class Function:
     isolated: bool = False
     # Reserved concurrency: at most this many at once, and always that many available.
     reserved_concurrency: int | None = None
+    layers: tuple[DependencyLayer, ...] = ()  # third-party packages beyond requirements.txt
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -556,6 +571,9 @@ LLM_CONTEXT_TOKENS = Setting(
     description="The model's context window in tokens: prompts are packed under 90% of it",
     check=setting_checks.token_count,
 )
+# The model providers' SDKs, the price table and BM25: the agent step's alone.
+AGENTS_LAYER = DependencyLayer("agents", "requirements-agents.txt")
+
 LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
 SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
 
@@ -877,6 +895,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
         settings=LLM_SETTINGS,
         secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
         calls_models=True,  # the bedrock provider
+        layers=(AGENTS_LAYER,),
         pii="write",  # outputs and memory are sealed with the tenant's data key
         memory_mb=512,
         timeout_s=90,  # a model call may take a minute; the queue's visibility is 540 s
@@ -1002,6 +1021,8 @@ FUNCTIONS += ALERTS_FUNCTIONS
 CODE_VALIDATE = "code-validate"
 # The validator's function name, in every validates_code function (cognitionos.code_validation).
 CODE_VALIDATE_ENV = "CODE_VALIDATE_FUNCTION"
+# ruff, mypy, bandit and pytest: only the validator carries them.
+CODE_VALIDATION_LAYER = DependencyLayer("code-validation", "requirements-code-validation.txt")
 CODE_VALIDATION_FUNCTIONS: tuple[Function, ...] = (
     Function(
         CODE_VALIDATE,
@@ -1009,6 +1030,7 @@ CODE_VALIDATION_FUNCTIONS: tuple[Function, ...] = (
         description="Six stages on submitted Python (syntax to tests), each in a sandbox",
         # Nothing: no table, queue, secret or key; its subnets have no route out.
         isolated=True,
+        layers=(CODE_VALIDATION_LAYER,),
         # Ten validations at once at most: each may hold 2 GB and a vCPU for 25 s.
         reserved_concurrency=10,
         memory_mb=2048,
@@ -1031,6 +1053,11 @@ FUNCTIONS += CODE_VALIDATION_FUNCTIONS
 def code_validator() -> Function:
     """The function every ``validates_code`` function may invoke."""
     return function(CODE_VALIDATE)
+
+
+def dependency_layers() -> tuple[DependencyLayer, ...]:
+    """Every function's own layers, each once, in the order functions declare them."""
+    return tuple(dict.fromkeys(layer for fn in FUNCTIONS for layer in fn.layers))
 
 
 def function(name: str) -> Function:

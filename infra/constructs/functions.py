@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from aws_cdk import CfnResource, Duration, Stack, Stage
+from aws_cdk import CfnResource, Duration, Stack, Stage, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -106,9 +106,12 @@ class Functions(Construct):
                 f"on the objects of the one bucket {access.bucket.name}, and no bucket action.",
             )
         if fn.calls_models:
+            stack = Stack.of(role)
+            region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+            account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             for resource in (
                 "Resource::arn:aws:bedrock:*::foundation-model/*",
-                "Resource::arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*",
+                f"Resource::arn:aws:bedrock:{region}:{account}:inference-profile/*",
             ):
                 acknowledge(
                     role,
@@ -153,7 +156,7 @@ class Functions(Construct):
             architecture=ARCHITECTURE,
             handler=fn.handler,
             code=self._context_code(fn.context),
-            layers=self._layers.all,
+            layers=self._layers.of(fn),
             memory_size=fn.memory_mb,
             timeout=Duration.seconds(fn.timeout_s),
             log_group=log_group,

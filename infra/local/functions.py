@@ -2,9 +2,9 @@
 
 The environment is built as the stack builds it (``infra/constructs/functions.py``): the
 function's static variables, one variable per resource it names, its declared settings (the
-user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs, ``CODE_VALIDATE_FUNCTION`` for one
-that validates code; then what
-Lambda itself sets, with endpoints pointing at moto and at the runner's Lambda API.
+user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs,
+``CODE_VALIDATE_FUNCTION`` for one that validates code; then what Lambda itself sets, with
+endpoints pointing at moto and at the runner's Lambda API.
 """
 
 from __future__ import annotations
@@ -51,11 +51,10 @@ def worker_specs(
     lambda_endpoint_url: str,
 ) -> list[WorkerSpec]:
     jobs = {job: local_name(fn, config) for job, fn in topology.jobs().items()}
-    names = {fn.name: local_name(fn, config) for fn in topology.FUNCTIONS}
     specs = []
     for fn in topology.FUNCTIONS:
         name = local_name(fn, config)
-        env = function_env(fn, config, resources, jobs, names)
+        env = function_env(fn, config, resources, jobs)
         env.update(lambda_env(fn, name, config, aws_endpoint_url, lambda_endpoint_url))
         specs.append(
             WorkerSpec(
@@ -72,11 +71,7 @@ def worker_specs(
 
 
 def function_env(
-    fn: Function,
-    config: LocalConfig,
-    resources: Resources,
-    jobs: dict[str, str],
-    names: Mapping[str, str] | None = None,
+    fn: Function, config: LocalConfig, resources: Resources, jobs: dict[str, str]
 ) -> dict[str, str]:
     """What the function's code reads: the user's pass-through variables, then the stack's."""
     env = {k: v for k, v in config.function_env.items() if k not in _SETTING_VARS}
@@ -103,7 +98,7 @@ def function_env(
     if fn.invokes:
         env["JOB_FUNCTIONS"] = json.dumps({job: jobs[job] for job in fn.invokes})
     if fn.validates_code:
-        env[CODE_VALIDATE_ENV] = (names or {})[CODE_VALIDATE]
+        env[CODE_VALIDATE_ENV] = f"{config.prefix}-{CODE_VALIDATE}"  # as local_name names it
     return env
 
 

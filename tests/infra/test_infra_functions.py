@@ -10,13 +10,20 @@ from infra_synth import Synth, refs, render
 
 from infra import topology
 from infra.constructs.function_code import VendoredFileMissing, stage_context
-from infra.constructs.layers import RUNTIME, PipWheelsBundler
+from infra.constructs.layers import (
+    RUNTIME,
+    ExtraWheelsBundler,
+    PipWheelsBundler,
+    remove_shared_distributions,
+)
 
 pytestmark = pytest.mark.xdist_group("infra")
 
 
-def layer_ids(synth: Synth) -> list[str]:
-    return [synth.id(synth.stack.layers.dependencies), synth.id(synth.stack.layers.kernel)]
+def layer_ids(synth: Synth, fn: topology.Function) -> list[str]:
+    layers = synth.stack.layers
+    own = [synth.id(layers.own[layer.name]) for layer in fn.layers]
+    return [synth.id(layers.dependencies), *own, synth.id(layers.kernel)]
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
@@ -25,9 +32,13 @@ def test_a_function_is_deployed_as_declared(synth: Synth, fn: topology.Function)
     assert props["Runtime"] == "python3.12" == topology.RUNTIME
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == fn.handler
-    assert [layer["Ref"] for layer in props["Layers"]] == layer_ids(synth)
+    # CDK sorts layers (cdk.json's recognizeLayerVersion); no two ship the same file.
+    assert sorted(layer["Ref"] for layer in props["Layers"]) == sorted(layer_ids(synth, fn))
     assert (props["MemorySize"], props["Timeout"]) == (fn.memory_mb, fn.timeout_s)
-    assert "ReservedConcurrentExecutions" not in props
+    if fn.reserved_concurrency is None:
+        assert "ReservedConcurrentExecutions" not in props
+    else:
+        assert props["ReservedConcurrentExecutions"] == fn.reserved_concurrency
     assert "TracingConfig" not in props  # Active tracing only with -c tracing=true
 
 
@@ -64,6 +75,8 @@ def test_a_function_gets_its_settings_from_the_environment(
     settings = {setting.env for setting in fn.settings}
     declared = {*fn.static_env(), *fn.resource_env(), *settings, "POWERTOOLS_TRACE_DISABLED"}
     expected_extra = {"JOB_FUNCTIONS"} if fn.invokes else set()
+    if fn.validates_code:
+        expected_extra.add(topology.CODE_VALIDATE_ENV)
     if fn.emails:
         expected_extra.add(topology.EMAIL_SENDER_ENV)
     assert set(env) - declared == expected_extra
@@ -108,7 +121,8 @@ def test_log_groups_are_not_shared(synth: Synth) -> None:
 
 
 def test_layers_target_the_function_runtime(synth: Synth) -> None:
-    for layer in (synth.stack.layers.dependencies, synth.stack.layers.kernel):
+    layers = synth.stack.layers
+    for layer in (layers.dependencies, layers.kernel, *layers.own.values()):
         props = synth.props(layer)
         assert props["CompatibleRuntimes"] == ["python3.12"]
         assert props["CompatibleArchitectures"] == ["arm64"]
@@ -234,3 +248,62 @@ def test_the_queue_consumer_reports_partial_batch_failures(synth: Synth) -> None
             assert "MaximumBatchingWindowInSeconds" not in mapping
         else:
             assert mapping["MaximumBatchingWindowInSeconds"] == fn.consumes.max_batching_window_s
+
+
+def test_only_the_agent_step_carries_the_agents_layer(synth: Synth) -> None:
+    with_agents = [fn.name for fn in topology.FUNCTIONS if topology.AGENTS_LAYER in fn.layers]
+    assert with_agents == ["agents-step"]
+    assert synth.stack.layers.own.keys() == {"agents", "code-validation"}
+
+
+def test_a_functions_own_layer_is_resolved_with_the_shared_pins_then_trimmed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    def pip(argv: list[str], check: bool) -> None:
+        calls.append(argv)
+        target = Path(argv[argv.index("--target") + 1])
+        write_dist(target, "pydantic", "2.14.3", ["pydantic/__init__.py"])
+        if argv.count("-r") == 2:  # shared + own, resolved together
+            write_dist(target, "openai", "3.51.0", ["openai/__init__.py", "openai/types/a.py"])
+
+    monkeypatch.setattr("infra.constructs.layers.subprocess.run", pip)
+    shared, own = tmp_path / "requirements.txt", tmp_path / "requirements-agents.txt"
+    out = tmp_path / "out"
+    assert ExtraWheelsBundler(own, shared).try_bundle(str(out), image=RUNTIME.bundling_image)
+    assert [argv[4:8] for argv in calls] == [
+        ["-r", str(shared), "-r", str(own)],
+        ["-r", str(shared), "--platform", "manylinux2014_aarch64"],
+    ]
+    left = sorted(str(p.relative_to(out / "python")) for p in (out / "python").rglob("*"))
+    assert left == [
+        "openai",
+        "openai-3.51.0.dist-info",
+        "openai-3.51.0.dist-info/RECORD",
+        "openai/__init__.py",
+        "openai/types",
+        "openai/types/a.py",
+    ]
+
+
+def test_a_shared_package_in_another_version_stops_the_build(tmp_path: Path) -> None:
+    write_dist(tmp_path / "own", "httpx", "0.28.1", ["httpx/__init__.py"])
+    write_dist(tmp_path / "shared", "httpx", "0.27.0", ["httpx/__init__.py"])
+    mismatch = r"httpx-0\.28\.1\.dist-info in the layer but httpx-0\.27\.0"
+    with pytest.raises(ValueError, match=mismatch):
+        remove_shared_distributions(
+            tmp_path / "own", {"httpx": tmp_path / "shared" / "httpx-0.27.0.dist-info"}
+        )
+    assert (tmp_path / "own" / "httpx" / "__init__.py").exists()
+
+
+def write_dist(site: Path, name: str, version: str, files: list[str]) -> None:
+    """A wheel as pip installs it: its files and a dist-info whose RECORD lists them."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        (site / file).parent.mkdir(parents=True, exist_ok=True)
+        (site / file).write_text("")
+    record = [*files, f"{info.name}/RECORD", f"../../bin/{name}"]
+    (info / "RECORD").write_text("".join(f"{line},,\n" for line in record))

@@ -336,7 +336,8 @@ class StepRunner:
             return evaluation_prompt(run, outputs, window)
         memory = self.memory.run_memory(run, outputs) + self.memory.tenant_memory(run)
         task = run.task(str(followup.task_id))
-        assert task is not None  # _current checked it
+        if task is None:  # _current checked it; a plan never loses a task
+            raise RunMissing(f"run {run.run_id} has no task {followup.task_id}")
         prompt = task_prompt(run, task, outputs, memory, window)
         if followup.step == "consolidate":
             return summary_prompt(run, prompt.left_out, window) if prompt.left_out else None
