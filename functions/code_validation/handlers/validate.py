@@ -38,7 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"refused": str(exc)}
     budget_s = context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_S
     result = validate_files(files, budget_s)
-    summary = {stage.name: stage.status for stage in result.stages}
+    summary: dict[str, str] = {stage.name: stage.status for stage in result.stages}
     logger.info("validated", extra={"files": len(files), "passed": result.passed, **summary})
     metrics.add_metric("CodeValidations", MetricUnit.Count, 1)
     if not result.passed:
