@@ -51,7 +51,7 @@ format: $(VENV)/.installed
 
 security: $(VENV)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
-	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt -r requirements-code-validation.txt
 
 synth: $(VENV)/.installed
 	npx cdk synth --quiet

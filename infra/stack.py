@@ -15,6 +15,7 @@ from infra.constructs.cache import AlertsCache
 from infra.constructs.data import Data
 from infra.constructs.email import DEFAULT_SENDER, Email
 from infra.constructs.functions import Functions
+from infra.constructs.isolated_network import IsolatedNetwork
 from infra.constructs.layers import Layers
 from infra.constructs.naming import pascal
 from infra.constructs.policies import Resources
@@ -58,6 +59,12 @@ class CognitionOSStack(Stack):
             if _flag(self.node.try_get_context("alertsCache"))
             else None
         )
+        # The functions that run submitted code (code-validate) live in subnets with no route.
+        self.isolated_network = (
+            IsolatedNetwork(self, "IsolatedNetwork", key=key)
+            if any(fn.isolated for fn in topology.FUNCTIONS)
+            else None
+        )
         self.functions = Functions(
             self,
             "Functions",
@@ -75,6 +82,7 @@ class CognitionOSStack(Stack):
             settings=settings,
             tracing=_flag(self.node.try_get_context("tracing")),
             cache=self.cache,
+            isolated_network=self.isolated_network,
         )
         self.api = Api(self, "Api", functions=self.functions.functions, key=key)
         self.schedules = Schedules(

@@ -325,6 +325,14 @@ class Function:
     delays_retries: bool = False
     # Uses the Redis cache when the stack has one (-c alertsCache=true): placed in its VPC.
     uses_cache: bool = False
+    # Calls the code-validate function (cognitionos.code_validation.validate_code): gets
+    # CODE_VALIDATE_FUNCTION and lambda:InvokeFunction on that one function.
+    validates_code: bool = False
+    # Runs code it did not write: placed in isolated subnets with no route anywhere (no NAT,
+    # no endpoints), with a security group that allows nothing in or out.
+    isolated: bool = False
+    # Reserved concurrency: at most this many at once, and always that many available.
+    reserved_concurrency: int | None = None
     layers: tuple[DependencyLayer, ...] = ()  # third-party packages beyond requirements.txt
 
     def __post_init__(self) -> None:
@@ -1006,6 +1014,45 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += ALERTS_FUNCTIONS
+
+
+# --- code validation (functions/code_validation) --------------------------------------------
+
+CODE_VALIDATE = "code-validate"
+# The validator's function name, in every validates_code function (cognitionos.code_validation).
+CODE_VALIDATE_ENV = "CODE_VALIDATE_FUNCTION"
+# ruff, mypy, bandit and pytest: only the validator carries them.
+CODE_VALIDATION_LAYER = DependencyLayer("code-validation", "requirements-code-validation.txt")
+CODE_VALIDATION_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        CODE_VALIDATE,
+        handler="code_validation.handlers.validate.lambda_handler",
+        description="Six stages on submitted Python (syntax to tests), each in a sandbox",
+        # Nothing: no table, queue, secret or key; its subnets have no route out.
+        isolated=True,
+        layers=(CODE_VALIDATION_LAYER,),
+        # Ten validations at once at most: each may hold 2 GB and a vCPU for 25 s.
+        reserved_concurrency=10,
+        memory_mb=2048,
+        timeout_s=25,
+    ),
+    Function(
+        "code-validation-api",
+        handler="code_validation.handlers.api.lambda_handler",
+        description="Code validation API: validate a submission in the sandbox",
+        routes=(Route("POST", "/v1/code/validations"),),
+        tables=(API_KEY_AUTH,),
+        secrets=API_KEY_AUTH_SECRETS,
+        validates_code=True,
+        timeout_s=29,
+    ),
+)
+FUNCTIONS += CODE_VALIDATION_FUNCTIONS
+
+
+def code_validator() -> Function:
+    """The function every ``validates_code`` function may invoke."""
+    return function(CODE_VALIDATE)
 
 
 def dependency_layers() -> tuple[DependencyLayer, ...]:

@@ -19,6 +19,7 @@ from infra.constructs import policies
 from infra.constructs.cache import AlertsCache
 from infra.constructs.email import Email
 from infra.constructs.function_code import stage_context
+from infra.constructs.isolated_network import IsolatedNetwork
 from infra.constructs.layers import ARCHITECTURE, RUNTIME, Layers
 from infra.constructs.nag import acknowledge
 from infra.constructs.naming import pascal
@@ -45,9 +46,11 @@ class Functions(Construct):
         settings: Mapping[str, str],
         tracing: bool,
         cache: AlertsCache | None = None,
+        isolated_network: IsolatedNetwork | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._cache = cache  # with -c alertsCache=true: its functions go in its VPC
+        self._isolated = isolated_network  # for the functions that run submitted code
         self._resources = resources
         self._settings = settings  # Setting env var -> this deployment's checked value
         self._layers = layers
@@ -66,6 +69,15 @@ class Functions(Construct):
                 names = {job: jobs[job].function_name for job in fn.invokes}
                 self.functions[fn.name].add_environment(
                     "JOB_FUNCTIONS", Stack.of(self).to_json_string(names)
+                )
+        validator = self.functions.get(topology.CODE_VALIDATE)
+        for fn in topology.FUNCTIONS:
+            if fn.validates_code:
+                if validator is None:
+                    raise ValueError(f"{fn.name} validates code but there is no validator")
+                self.policies[fn.name].add_statements(policies.invoke_validator(validator))
+                self.functions[fn.name].add_environment(
+                    topology.CODE_VALIDATE_ENV, validator.function_name
                 )
 
     def _build(self, fn: topology.Function) -> None:
@@ -109,6 +121,16 @@ class Functions(Construct):
                     "bedrock:InvokeModel, on foundation models and this account's profiles.",
                 )
         in_cache_vpc = self._cache is not None and fn.uses_cache
+        if fn.isolated:
+            document.add_statements(policies.vpc_access())
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Lambda creates the network interfaces of a function in a VPC with the "
+                "function's role, and the EC2 actions for them have no resource-level "
+                "permissions. The function sits in isolated subnets with no route to the "
+                "EC2 API (no NAT, no endpoints), and its sandboxed code has no credentials.",
+            )
         if in_cache_vpc:
             document.add_statements(policies.vpc_access())
             acknowledge(
@@ -143,6 +165,7 @@ class Functions(Construct):
             role=role.without_policy_updates(),
             environment=self._environment(fn),
             tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
+            reserved_concurrent_executions=fn.reserved_concurrency,
             **self._network(fn),
         )
         # lambda.Function always adds DependsOn on its role although Role: GetAtt already
@@ -162,7 +185,17 @@ class Functions(Construct):
         self.policies[fn.name] = document
 
     def _network(self, fn: topology.Function) -> dict[str, Any]:
-        """The cache's VPC for a function that uses it, when the stack has one; else none."""
+        """The isolated subnets for a function that runs submitted code; the cache's VPC for
+        a function that uses it, when the stack has one; else none."""
+        if fn.isolated:
+            if self._isolated is None:
+                raise ValueError(f"{fn.name} is isolated but the stack has no isolated network")
+            return {
+                "vpc": self._isolated.vpc,
+                "vpc_subnets": self._isolated.subnets,
+                "security_groups": [self._isolated.security_group],
+                "allow_public_subnet": False,
+            }
         if self._cache is None or not fn.uses_cache:
             return {}
         return {

@@ -62,10 +62,23 @@ class ExtraWheelsBundler:
         with tempfile.TemporaryDirectory() as shared_dir:
             pip_install_wheels([self.shared], Path(shared_dir))  # pip's cache: no download
             remove_shared_distributions(target, _distributions(Path(shared_dir)))
-        # Console scripts: not on a Lambda's PATH, and their RECORD paths point outside.
-        if (target / "bin").exists():
-            shutil.rmtree(target / "bin")
+        remove_console_scripts(target / "bin")
         return True
+
+
+def remove_console_scripts(bin_dir: Path) -> None:
+    """Console scripts are not on a Lambda's PATH and start with the build machine's ``#!``
+    python: deleted. A native executable a wheel ships (ruff's ``bin/ruff``, which its Python
+    package finds next to itself) is what that package runs: kept."""
+    if not bin_dir.exists():
+        return
+    for path in bin_dir.iterdir():
+        with path.open("rb") as script:
+            native = script.read(4) == b"\x7fELF"
+        if not native:
+            path.unlink()
+    if not any(bin_dir.iterdir()):
+        bin_dir.rmdir()
 
 
 def _distributions(site: Path) -> dict[str, Path]:

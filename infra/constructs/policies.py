@@ -198,6 +198,11 @@ def invoke(fn: topology.Function, targets: Mapping[str, lambda_.IFunction]) -> i
     return _allow("InvokeJobs", INVOKE_ACTIONS, arns)
 
 
+def invoke_validator(validator: lambda_.IFunction) -> iam.PolicyStatement:
+    """``lambda:InvokeFunction`` on the code-validate function alone (``validates_code``)."""
+    return _allow("InvokeCodeValidator", INVOKE_ACTIONS, [validator.function_arn])
+
+
 def tracing() -> iam.PolicyStatement:
     return _allow("SendTraces", XRAY_ACTIONS, ["*"])
 

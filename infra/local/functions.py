@@ -2,8 +2,9 @@
 
 The environment is built as the stack builds it (``infra/constructs/functions.py``): the
 function's static variables, one variable per resource it names, its declared settings (the
-user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs; then what
-Lambda itself sets, with endpoints pointing at moto and at the runner's Lambda API.
+user's value or the default), ``JOB_FUNCTIONS`` for a function that runs jobs,
+``CODE_VALIDATE_FUNCTION`` for one that validates code; then what Lambda itself sets, with
+endpoints pointing at moto and at the runner's Lambda API.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LocalConfig, Topolo
 from infra.local.provision import Resources
 from infra.local.worker_main import WorkerSpec
 from infra.topology import (
+    CODE_VALIDATE,
+    CODE_VALIDATE_ENV,
     EMAIL_SENDER_ENV,
     RUNTIME,
     SETTINGS,
@@ -94,6 +97,8 @@ def function_env(
     env.update(setting_env(fn, config.function_env))
     if fn.invokes:
         env["JOB_FUNCTIONS"] = json.dumps({job: jobs[job] for job in fn.invokes})
+    if fn.validates_code:
+        env[CODE_VALIDATE_ENV] = f"{config.prefix}-{CODE_VALIDATE}"  # as local_name names it
     return env
 
 

@@ -56,6 +56,16 @@ USE_OR_STORAGE_ONLY = frozenset(
         "AWS::SQS::Queue",
         "AWS::SQS::QueuePolicy",
         "AWS::Scheduler::Schedule",
+        # The isolated network of code-validate: no NAT gateway, no endpoint, no internet
+        # gateway; a VPC, its subnets, routes and security groups are free, flow logs are
+        # billed by the data they record, and the flow logs role's policy is IAM.
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::RouteTable",
+        "AWS::EC2::SubnetRouteTableAssociation",
+        "AWS::EC2::SecurityGroup",
+        "AWS::EC2::FlowLog",
+        "AWS::IAM::Policy",
     }
 )
 FIXED_PRICE = frozenset({"AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"})

@@ -35,7 +35,10 @@ def test_a_function_is_deployed_as_declared(synth: Synth, fn: topology.Function)
     # CDK sorts layers (cdk.json's recognizeLayerVersion); no two ship the same file.
     assert sorted(layer["Ref"] for layer in props["Layers"]) == sorted(layer_ids(synth, fn))
     assert (props["MemorySize"], props["Timeout"]) == (fn.memory_mb, fn.timeout_s)
-    assert "ReservedConcurrentExecutions" not in props
+    if fn.reserved_concurrency is None:
+        assert "ReservedConcurrentExecutions" not in props
+    else:
+        assert props["ReservedConcurrentExecutions"] == fn.reserved_concurrency
     assert "TracingConfig" not in props  # Active tracing only with -c tracing=true
 
 
@@ -72,6 +75,8 @@ def test_a_function_gets_its_settings_from_the_environment(
     settings = {setting.env for setting in fn.settings}
     declared = {*fn.static_env(), *fn.resource_env(), *settings, "POWERTOOLS_TRACE_DISABLED"}
     expected_extra = {"JOB_FUNCTIONS"} if fn.invokes else set()
+    if fn.validates_code:
+        expected_extra.add(topology.CODE_VALIDATE_ENV)
     if fn.emails:
         expected_extra.add(topology.EMAIL_SENDER_ENV)
     assert set(env) - declared == expected_extra
@@ -248,7 +253,7 @@ def test_the_queue_consumer_reports_partial_batch_failures(synth: Synth) -> None
 def test_only_the_agent_step_carries_the_agents_layer(synth: Synth) -> None:
     with_agents = [fn.name for fn in topology.FUNCTIONS if topology.AGENTS_LAYER in fn.layers]
     assert with_agents == ["agents-step"]
-    assert synth.stack.layers.own.keys() == {"agents"}
+    assert synth.stack.layers.own.keys() == {"agents", "code-validation"}
 
 
 def test_a_functions_own_layer_is_resolved_with_the_shared_pins_then_trimmed(

@@ -29,6 +29,13 @@ PRODUCE = {"kms:Decrypt", "kms:GenerateDataKey"}  # also encrypts: sends, puts, 
 QUERY = {"dynamodb:Query"}
 INVOKE = {"lambda:InvokeFunction"}
 EMAIL = {"ses:SendTemplatedEmail"}
+VPC = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
 SES_ARN = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>"
 
 
@@ -167,6 +174,16 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         }
         | {resource: MODELS for resource in MODEL_RESOURCES},
         **alerts_specification(sender, own_logs),
+        # Runs submitted code: its own logs, and the network interfaces Lambda creates with
+        # its role in the isolated subnets (EC2 allows these on "*" only).
+        "code-validate": own_logs | {"*": VPC},
+        "code-validation-api": own_logs
+        | {
+            "table api-keys": dynamodb("GetItem"),
+            "secret api-key-pepper": SECRET,
+            "stack key": DECRYPT,
+            "function code-validate": INVOKE,
+        },
     }
 
 
@@ -317,6 +334,9 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
         allow(MODELS, set(MODEL_RESOURCES))
     jobs = topology.jobs()
     allow(INVOKE, {synth.id(stack.functions.functions[jobs[j].name]) for j in fn.invokes})
+    validator = stack.functions.functions[topology.CODE_VALIDATE]
+    allow(INVOKE, {synth.id(validator)} if fn.validates_code else set())
+    allow(VPC, {"*"} if fn.isolated else set())
     return {action: ids for action, ids in grants.items() if ids}
 
 
@@ -407,8 +427,11 @@ def test_only_declared_producers_can_send(synth: Synth, fn: topology.Function) -
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
-def test_only_declared_job_runners_can_invoke(synth: Synth, fn: topology.Function) -> None:
-    assert ("lambda:InvokeFunction" in granted(synth, role_id(synth, fn))) == bool(fn.invokes)
+def test_only_declared_job_runners_and_validators_can_invoke(
+    synth: Synth, fn: topology.Function
+) -> None:
+    invokes = "lambda:InvokeFunction" in granted(synth, role_id(synth, fn))
+    assert invokes == bool(fn.invokes or fn.validates_code)
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
@@ -429,9 +452,11 @@ def test_no_role_uses_a_managed_policy_or_a_wildcard(synth: Synth) -> None:
     assert not synth.of_type("AWS::IAM::ManagedPolicy")
     for lid, role in synth.of_type("AWS::IAM::Role").items():
         assert "ManagedPolicyArns" not in role["Properties"], lid
+        isolated = lid in {role_id(synth, fn) for fn in topology.FUNCTIONS if fn.isolated}
         for action, resources in granted(synth, lid).items():
             assert "*" not in action, (lid, action)
-            assert "*" not in resources, (lid, action)
+            # The one exception: the network interfaces of a function in the isolated subnets.
+            assert "*" not in resources or (isolated and action in VPC), (lid, action)
 
 
 def test_function_roles_have_no_separate_default_policies(synth: Synth) -> None:
