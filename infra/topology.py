@@ -895,6 +895,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
         settings=LLM_SETTINGS,
         secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
         calls_models=True,  # the bedrock provider
+        validates_code=True,  # runs created with validate_code
         layers=(AGENTS_LAYER,),
         pii="write",  # outputs and memory are sealed with the tenant's data key
         memory_mb=512,

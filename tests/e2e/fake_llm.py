@@ -30,20 +30,26 @@ class GoalScript:
     plan: dict[str, Any]
     confidences: list[float]
     task_delay_s: float = 0.0
+    # Per task, its outputs round by round (the last one repeats); else "output of <id>".
+    outputs: dict[str, list[str]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     task_calls: list[tuple[str, float, float]] = field(default_factory=list)  # id, start, end
+    prompts: list[tuple[str, str]] = field(default_factory=list)  # tool, the user message
 
     def answer(self, tool: str, body: dict[str, Any]) -> Answer | dict[str, Any]:
         self.calls[tool] += 1
+        prompt = body["messages"][-1]["content"]
+        self.prompts.append((tool, prompt))
         if tool == "submit_plan":
             return self.plan
         if tool == "submit_task_result":
-            prompt = body["messages"][-1]["content"]
             task_id = prompt.split("with task_id '", 1)[1].split("'", 1)[0]
             started = time.monotonic()
             time.sleep(self.task_delay_s)
             self.task_calls.append((task_id, started, time.monotonic()))
-            return {"task_id": task_id, "output": f"output of {task_id}"}
+            rounds = self.outputs.get(task_id) or [f"output of {task_id}"]
+            done = sum(1 for call in self.task_calls if call[0] == task_id)
+            return {"task_id": task_id, "output": rounds[min(done, len(rounds)) - 1]}
         if tool == "submit_evaluation":
             index = min(self.calls[tool], len(self.confidences)) - 1
             return {"confidence": self.confidences[index], "feedback": "improve t1"}
@@ -63,8 +69,9 @@ class FakeLlm:
         plan: dict[str, Any] = ONE_TASK,
         confidences: tuple[float, ...] = (0.9,),
         task_delay_s: float = 0.0,
+        outputs: dict[str, list[str]] | None = None,
     ) -> GoalScript:
-        script = GoalScript(plan, list(confidences), task_delay_s)
+        script = GoalScript(plan, list(confidences), task_delay_s, outputs or {})
         with self._lock:
             self._scripts[goal] = script
         return script

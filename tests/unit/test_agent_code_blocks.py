@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.logic.code_blocks import apply_validation, code_files
+from agents.logic.code_blocks import apply_validation, code_files, refused
 
 OUTPUT = """Here is the helper:
 
@@ -65,3 +65,11 @@ def test_a_failure_names_the_stage_and_its_first_findings() -> None:
     )
     assert validation.findings == ("B602 block_2.py:2 shell=True",) * 5
     assert validation.summary().startswith("code validation failed at security: B602 block_2")
+
+
+def test_a_refused_submission_fails_at_input_naming_the_problem() -> None:
+    output, validation = apply_validation(OUTPUT, refused("block_1.py: 100,001 bytes"))
+    assert output == OUTPUT
+    assert validation.summary() == (
+        "code validation failed at input: input block_1.py: 100,001 bytes"
+    )

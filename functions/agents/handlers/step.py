@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agents.dal.llm import provider_from_env
 from agents.dal.memory import MemoryStore
 from agents.dal.runs import RunStore
+from agents.logic.code_blocks import refused
 from agents.logic.pricing import price_of
 from agents.logic.run_state import Followup, Run, Usage
 from agents.logic.steps import StepConfig, StepRunner
@@ -29,7 +30,9 @@ from agents.models.steps import StepMessage
 from agents.settings import step_settings
 from cognitionos import deadline, metrics_store
 from cognitionos.aws import dynamodb_table
+from cognitionos.code_validation import validate_code
 from cognitionos.crypto import subject_keyring
+from cognitionos.errors import Unprocessable
 from cognitionos.observability import MetricUnit, logger, metrics, traced
 from cognitionos.queues import send_message
 from cognitionos.usage import record_usage
@@ -90,6 +93,12 @@ def step_runner() -> StepRunner:
     def on_spent(run: Run, spent: Usage) -> None:
         metrics_store.increment(COST_USD, float(spent.cost_usd))
 
+    def validate(files: dict[str, str]) -> dict[str, Any]:
+        try:
+            return validate_code(files)
+        except Unprocessable as refusal:  # e.g. a block over 100,000 bytes: nothing ran
+            return refused(str(refusal))
+
     return StepRunner(
         store=RunStore(table, keyring, time.time),
         memory=memory,
@@ -107,6 +116,7 @@ def step_runner() -> StepRunner:
         ),
         clock=time.time,
         remaining_s=deadline.remaining_s,
+        validate_code=validate,
     )
 
 

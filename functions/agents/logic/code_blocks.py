@@ -44,6 +44,16 @@ def code_files(output: str) -> dict[str, str]:
     return {f"block_{index}.py": code for index, code in enumerate(blocks, start=1)}
 
 
+def refused(message: str) -> dict[str, Any]:
+    """The validator's refusal of a submission (a block over its size limit: nothing ran),
+    as a result whose one failed stage, ``input``, names the problem."""
+    finding = {"rule": "input", "path": "", "line": 0, "message": message}
+    return {
+        "passed": False,
+        "stages": [{"name": "input", "status": "failed", "findings": [finding]}],
+    }
+
+
 def apply_validation(output: str, result: Mapping[str, Any]) -> tuple[str, CodeValidation]:
     """The output with each block replaced by its fixed code, and the summary.
 
@@ -67,10 +77,7 @@ def apply_validation(output: str, result: Mapping[str, Any]) -> tuple[str, CodeV
 
     new_output = _FENCE.sub(replace_block, output)
     failed = next((s for s in result.get("stages", []) if s.get("status") == "failed"), None)
-    findings = tuple(
-        f"{f.get('rule', '?')} {f.get('path', '?')}:{f.get('line', '?')} {f.get('message', '')}"
-        for f in (failed or {}).get("findings", [])[:MAX_FINDINGS]
-    )
+    findings = tuple(_finding(f) for f in (failed or {}).get("findings", [])[:MAX_FINDINGS])
     validation = CodeValidation(
         passed=bool(result.get("passed")),
         blocks=len(blocks),
@@ -79,3 +86,9 @@ def apply_validation(output: str, result: Mapping[str, Any]) -> tuple[str, CodeV
         fixed=changed,
     )
     return new_output, validation
+
+
+def _finding(finding: Mapping[str, Any]) -> str:
+    """``B602 block_1.py:5 <message>``; without a location, ``<rule> <message>``."""
+    where = f" {finding['path']}:{finding.get('line', '?')}" if finding.get("path") else ""
+    return f"{finding.get('rule', '?')}{where} {finding.get('message', '')}"

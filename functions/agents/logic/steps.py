@@ -233,12 +233,12 @@ class StepRunner:
         fixed output and its summary, or None when there is nothing to validate."""
         if not run.validate_code or followup.step != "task" or reply is None or run.terminal:
             return None
-        if self.validate_code is None:
-            raise RuntimeError("the run validates code but this step has no code validator")
         output = str(reply.arguments.get("output", ""))
         files = code_files(output)
         if not files:
             return None
+        if self.validate_code is None:
+            raise RuntimeError("the run validates code but this step has no code validator")
         return apply_validation(output, self.validate_code(files))
 
     def _transition(  # noqa: PLR0911  # one return per step kind and failure
