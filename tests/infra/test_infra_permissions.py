@@ -171,6 +171,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "secret llm-api-key": SECRET,
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+            "function code-validate": INVOKE,  # runs created with validate_code
         }
         | {resource: MODELS for resource in MODEL_RESOURCES},
         **alerts_specification(sender, own_logs),
