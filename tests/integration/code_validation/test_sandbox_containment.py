@@ -9,46 +9,37 @@ docs/CODE_VALIDATION.md.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from code_validation.sandbox import stages
-from code_validation.sandbox.process import (
-    SANDBOX_UID_COUNT,
-    SANDBOX_UID_FIRST,
-    Limits,
-    containment,
-    live_processes,
-)
+from code_validation.sandbox import process, stages
+from code_validation.sandbox.process import SANDBOX_UID_FIRST, Limits, containment, live_processes
 
 SMALL = Limits(cpu_s=2, memory_mb=512, wall_s=6, file_size_mb=8, open_files=64, processes=16)
 PASSING = {"test_ok.py": "def test_ok() -> None:\n    assert 1 + 1 == 2\n"}
 
 
-def sandbox_processes() -> int:
-    """Live processes of any sandbox uid (uid mode) or of ours beyond this test's."""
-    found = 0
-    for uid in _sandbox_uids():
-        found += live_processes(uid=uid)
-    return found
+@pytest.fixture(autouse=True)
+def run_uids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The uids this test's runs got (uid mode): only theirs are checked, so tests running
+    at the same time on another worker do not count."""
+    drawn: list[int] = []
+    choose = process.secrets.randbelow
+
+    def recorded(bound: int) -> int:
+        value = choose(bound)
+        drawn.append(SANDBOX_UID_FIRST + value)
+        return value
+
+    monkeypatch.setattr(process.secrets, "randbelow", recorded)
+    return drawn
 
 
-def _sandbox_uids() -> set[int]:
-    uids = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            uid = os.stat(f"/proc/{entry}").st_uid
-        except OSError:
-            continue
-        if SANDBOX_UID_FIRST <= uid < SANDBOX_UID_FIRST + SANDBOX_UID_COUNT:
-            uids.add(uid)
-    return uids
+def left_running(uids: list[int]) -> int:
+    return sum(live_processes(uid=uid) for uid in uids)
 
 
 @pytest.fixture
@@ -65,12 +56,14 @@ def run_tests_stage(source: str) -> tuple[stages.StageOutcome, float]:
     return outcome, time.monotonic() - started
 
 
-def assert_contained(outcome: stages.StageOutcome, rules: set[str], seconds: float) -> None:
+def assert_contained(
+    outcome: stages.StageOutcome, rules: set[str], seconds: float, uids: list[int]
+) -> None:
     print(f"{outcome.findings[0].rule if outcome.findings else None}: {seconds:.2f} s")
     assert outcome.failed
     [finding] = outcome.findings
     assert finding.rule in rules, finding
-    assert sandbox_processes() == 0  # nothing left running
+    assert left_running(uids) == 0  # nothing it started runs on
     after = stages.tests(PASSING, SMALL)  # and the next validation is its normal self
     assert (after.failed, after.findings) == (False, [])
 
@@ -97,33 +90,33 @@ ESCAPE = (
 )
 
 
-def test_an_infinite_loop_is_stopped_by_the_cpu_limit() -> None:
-    assert_contained(*_with_rules(LOOP, {"limit.cpu"}))
+def test_an_infinite_loop_is_stopped_by_the_cpu_limit(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(LOOP, {"limit.cpu"}), run_uids)
 
 
-def test_a_sleeping_loop_is_stopped_by_the_wall_clock() -> None:
-    assert_contained(*_with_rules(SLEEP, {"limit.timeout"}))
+def test_a_sleeping_loop_is_stopped_by_the_wall_clock(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(SLEEP, {"limit.timeout"}), run_uids)
 
 
-def test_a_fork_bomb_is_stopped_by_the_process_limit() -> None:
-    assert_contained(*_with_rules(FORK_BOMB, {"limit.processes"}))
+def test_a_fork_bomb_is_stopped_by_the_process_limit(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(FORK_BOMB, {"limit.processes"}), run_uids)
 
 
-def test_a_fork_bomb_that_ignores_the_refusal_ends_with_the_run() -> None:
-    assert_contained(*_with_rules(STUBBORN_FORK_BOMB, {"limit.timeout", "limit.cpu"}))
+def test_a_fork_bomb_that_ignores_the_refusal_ends_with_the_run(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(STUBBORN_FORK_BOMB, {"limit.timeout", "limit.cpu"}), run_uids)
 
 
-def test_a_10_gb_allocation_is_refused_by_the_memory_limit() -> None:
-    assert_contained(*_with_rules(ALLOCATE_10_GB, {"limit.memory"}))
+def test_a_10_gb_allocation_is_refused_by_the_memory_limit(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(ALLOCATE_10_GB, {"limit.memory"}), run_uids)
 
 
-def test_a_1_gb_file_is_cut_by_the_file_size_limit() -> None:
-    assert_contained(*_with_rules(WRITE_1_GB, {"limit.file_size"}))
+def test_a_1_gb_file_is_cut_by_the_file_size_limit(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(WRITE_1_GB, {"limit.file_size"}), run_uids)
 
 
 @pytest.mark.skipif(containment().processes != "uid", reason="needs root: a uid per run")
-def test_a_process_that_left_the_session_is_killed_with_the_run() -> None:
-    assert_contained(*_with_rules(ESCAPE, {"limit.timeout"}))
+def test_a_process_that_left_the_session_is_killed_with_the_run(run_uids: list[int]) -> None:
+    assert_contained(*_with_rules(ESCAPE, {"limit.timeout"}), run_uids)
 
 
 def test_the_functions_credentials_are_not_in_the_environment(
