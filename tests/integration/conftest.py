@@ -64,15 +64,15 @@ def _table(name: str) -> topology.Table:
 
 def reset_runtime_caches() -> None:
     """Forget clients, settings and cached secrets, as a new execution environment would."""
+    import alerts.handlers.dispatch
+    import alerts.handlers.wiring
+    import alerts.settings
     from aws_lambda_powertools.utilities import parameters
 
     import agents.dal.llm
     import agents.handlers.step
     import agents.llm_settings
     import agents.settings
-    import alerts.handlers.dispatch
-    import alerts.handlers.wiring
-    import alerts.settings
     import billing.settings
     import code_validation.settings
     import cognitionos.crypto
