@@ -47,6 +47,7 @@ class Alerts:
 
     def evaluate(self) -> dict[str, Any]:
         from alerts.handlers.evaluate_job import lambda_handler
+
         from cognitionos.jobs import schedule_event
 
         return dict(lambda_handler(schedule_event("alerts-evaluate"), self.context))
@@ -54,6 +55,7 @@ class Alerts:
     def dispatch_once(self) -> int:
         """One batch of what is visible now; the number of messages handed over."""
         from alerts.handlers.dispatch import lambda_handler
+
         from infra.local.sqs_poller import EventSource, sqs_record
 
         sqs = boto3.client("sqs", region_name="us-east-1")

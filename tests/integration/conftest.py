@@ -64,16 +64,17 @@ def _table(name: str) -> topology.Table:
 
 def reset_runtime_caches() -> None:
     """Forget clients, settings and cached secrets, as a new execution environment would."""
+    import alerts.handlers.dispatch
+    import alerts.handlers.wiring
+    import alerts.settings
     from aws_lambda_powertools.utilities import parameters
 
     import agents.dal.llm
     import agents.handlers.step
     import agents.llm_settings
     import agents.settings
-    import alerts.handlers.dispatch
-    import alerts.handlers.wiring
-    import alerts.settings
     import billing.settings
+    import code_validation.settings
     import cognitionos.crypto
     import cognitionos.http
     import cognitionos.metrics_store
@@ -98,6 +99,7 @@ def reset_runtime_caches() -> None:
         agents.llm_settings,
         alerts.settings,
         alerts.handlers.wiring,
+        code_validation.settings,
         alerts.handlers.dispatch,
     ):
         for value in vars(module).values():
@@ -121,6 +123,7 @@ def _provision() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     env |= {b.env_var: made.buckets[b.name] for b in topology.BUCKETS}
     env |= {t.env_var: made.email_templates[t.name] for t in topology.EMAIL_TEMPLATES}
     env[topology.EMAIL_SENDER_ENV] = made.email_sender
+    env[topology.CODE_VALIDATE_ENV] = f"test-{topology.CODE_VALIDATE}"
     env |= {topology.DeadLetterQueue(q).env_var: made.dlq_urls[q.name] for q in topology.QUEUES}
     urls = made.queue_urls | {
         topology.Queue(name).dlq_name: url for name, url in made.dlq_urls.items()

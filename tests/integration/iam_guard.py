@@ -161,7 +161,10 @@ def _other(
     if service == "lambda":
         jobs = json.loads(os.environ.get("JOB_FUNCTIONS") or "{}")
         name = str(params.get("FunctionName"))
-        return name, operation == "Invoke" and name in {jobs.get(j) for j in fn.invokes}
+        allowed = {jobs.get(j) for j in fn.invokes}
+        if fn.validates_code:
+            allowed.add(os.environ.get(topology.CODE_VALIDATE_ENV))
+        return name, operation == "Invoke" and name in allowed
     return service, False
 
 

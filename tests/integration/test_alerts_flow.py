@@ -304,6 +304,7 @@ def test_overlapping_evaluations_open_one_alert_per_fingerprint(alerts: Alerts) 
     from alerts.dal.notifications import NotificationQueue
     from alerts.dal.store import AlertStore
     from alerts.logic.evaluator import Evaluator
+
     from cognitionos.aws import dynamodb_table
     from cognitionos.metrics_store import MetricsStore
 

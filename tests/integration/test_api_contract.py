@@ -47,6 +47,8 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/alerts/{alert_id}": ("/v1/alerts/alert-1!", None, None),
     "POST /v1/alerts/{alert_id}/ack": ("/v1/alerts/alert-1!/ack", None, None),
     "POST /v1/alerts/{alert_id}/resolve": ("/v1/alerts/alert-1!/resolve", None, None),
+    # code validation: refused before anything is invoked
+    "POST /v1/code/validations": ("/v1/code/validations", None, {"files": {"../x.py": ""}}),
 }
 
 

@@ -10,9 +10,6 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from alerts.logic import payloads
 from alerts.logic.evaluation import OpenAlert, inhibited, plan_rule
 from alerts.logic.retries import backoff_s, classify, parse_retry_after
@@ -20,6 +17,9 @@ from alerts.logic.routing import Route, Silence, routed, silenced
 from alerts.logic.rules import Rule, fingerprint, render_summary
 from alerts.logic.targets import TargetRefused, checked_target
 from alerts.logic.token_bucket import seconds_until_token, take
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cognitionos.metrics_store import Series, aggregate, label_key, validate
 
 RULE = Rule("rule_1", "r", "billing.payments_failed", ">=", 3, 60, "high", "{value} failed")
@@ -230,6 +230,7 @@ def test_a_metric_that_cannot_be_stored_is_refused_naming_the_problem(
 def test_default_rules_watch_every_dlq_and_dispatch_attempts_match_the_queue() -> None:
     from alerts.logic.default_rules import default_rules
     from alerts.settings import MAX_ATTEMPTS
+
     from infra import topology
 
     rules = default_rules(q.name for q in topology.QUEUES)

@@ -13,6 +13,12 @@ StageStatus = Literal["passed", "failed", "skipped"]
 Severity = Literal["info", "low", "medium", "high", "error"]
 MAX_FILES = 20
 MAX_FILE_BYTES = 100_000
+# What the document says of a path (logic/submission.py checks it, and names the problem):
+# relative, of [A-Za-z0-9_./-], no empty, "." or ".." part, no part starting with "-".
+PATH_PATTERN = (
+    r"^(?!/)(?!.*(?:^|/)\.{1,2}(?:/|$))(?!.*//)(?!-)(?!.*/-)[A-Za-z0-9_./-]+"
+    r"\.(?:py|toml|cfg|ini|txt|json)$"
+)
 
 
 class Strict(BaseModel):
@@ -67,6 +73,7 @@ SubmittedFiles = Annotated[
         f"{MAX_FILE_BYTES:,} bytes (UTF-8) each; paths of `[A-Za-z0-9_./-]` ending in .py, "
         ".toml, .cfg, .ini, .txt or .json, never leaving the submission.",
         examples=[{"app.py": "def add(a: int, b: int) -> int:\n    return a + b\n"}],
+        json_schema_extra={"propertyNames": {"pattern": PATH_PATTERN, "maxLength": 200}},
     ),
 ]
 
