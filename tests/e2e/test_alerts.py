@@ -152,3 +152,50 @@ def _all_sent(alert: dict[str, Any], count: int) -> dict[str, Any] | None:
     deliveries = alert["deliveries"]
     sent = [d for d in deliveries if d["status"] == "sent"]
     return alert if len(deliveries) == count and len(sent) == count else None
+
+
+def test_a_cloudwatch_alarm_published_to_the_alarm_topic_fires_and_resolves_an_alert(
+    start_runner: Callable[[str], AbstractContextManager[Any]], hooks: Receivers
+) -> None:
+    """The local runner cannot raise a CloudWatch alarm: publish its notification to the alarm
+    topic the runner made in moto, as CloudWatch would (events/sqs/alarm_notifications_batch.json
+    holds the same notifications as SQS delivers them)."""
+    import json
+    from pathlib import Path
+
+    samples = json.loads(
+        (Path(__file__).parents[2] / "events/sqs/alarm_notifications_batch.json").read_text()
+    )
+    alarm, ok = (record["body"] for record in samples["Records"])
+    with start_runner("alarms") as runner:
+        created(
+            runner,
+            "/v1/alerts/channels",
+            {
+                "name": "ops",
+                "type": "webhook",
+                "config": {"url": f"{hooks.url}/ops", "secret": SECRET},
+                "match": {"source": "cloudwatch"},
+            },
+        )
+        sns = runner.client("sns")
+        [topic] = [
+            t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-alarms")
+        ]
+
+        def evaluated(key: str) -> bool:
+            return bool(runner.post("/v1/admin/jobs/alerts-evaluate").json()["summary"][key])
+
+        for _ in range(2):  # SNS delivers at least once
+            sns.publish(TopicArn=topic, Message=alarm)
+        runner.wait_for(lambda: evaluated("fired"), timeout=30)
+        [firing] = runner.wait_for(lambda: hooks.at("/ops"), timeout=30)
+        assert firing.json()["status"] == "firing"
+        assert firing.json()["alert"]["labels"] == {
+            "source": "cloudwatch",
+            "alarm": "CognitionOS-BillingEventsDlqDepth",
+        }
+        sns.publish(TopicArn=topic, Message=ok)
+        runner.wait_for(lambda: evaluated("resolved"), timeout=30)
+        runner.wait_for(lambda: len(hooks.at("/ops")) == 2, timeout=30)
+        assert [r.json()["status"] for r in hooks.at("/ops")] == ["firing", "resolved"]

@@ -70,9 +70,16 @@ def increment(name: str, value: float = 1, *, labels: Mapping[str, str] | None =
     _emit("counter", name, value, labels, time.time())
 
 
-def set_gauge(name: str, value: float, *, labels: Mapping[str, str] | None = None) -> None:
-    """Record gauge ``name`` (with ``labels``) as ``value`` now; the newest value wins."""
-    _emit("gauge", name, value, labels, time.time())
+def set_gauge(
+    name: str,
+    value: float,
+    *,
+    labels: Mapping[str, str] | None = None,
+    at: float | None = None,
+) -> None:
+    """Record gauge ``name`` (with ``labels``) as ``value``, read ``at`` (epoch seconds; now
+    by default): the newest reading wins, whatever order the writes arrive in."""
+    _emit("gauge", name, value, labels, time.time() if at is None else at)
 
 
 def _emit(
