@@ -88,13 +88,15 @@ class Aws:
 
 def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
     resources = Resources()
-    key = aws.kms().create_key(Description=f"{config.prefix} local key")
+    kms = aws.kms()  # one client per service: making one costs more than a call to moto
+    key = kms.create_key(Description=f"{config.prefix} local key")
     resources.kms_key_id = str(key["KeyMetadata"]["KeyId"])
     for declared in topology.KEYS:
-        made = aws.kms().create_key(Description=declared.description)
+        made = kms.create_key(Description=declared.description)
         resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
+    dynamodb = aws.dynamodb()
     for table in topology.TABLES:
-        resources.tables[table.name] = create_table(aws.dynamodb(), table, config)
+        resources.tables[table.name] = create_table(dynamodb, table, config)
     sqs = aws.sqs()
     for queue in topology.QUEUES:
         create_queue(sqs, queue, config, resources)
