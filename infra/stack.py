@@ -46,6 +46,8 @@ class CognitionOSStack(Stack):
         key = self.data.key
         self.alarms = Alarms(self, "Alarms", key=key, email=self.node.try_get_context("alarmEmail"))
         self.queues = Queues(self, "Queues", key=key, alarms=self.alarms)
+        for queue in topology.ALARM_TOPIC_SUBSCRIBERS:
+            self.alarms.deliver_to(self.queues.queues[queue.name], pascal(queue.name))
         self.secrets = Secrets(self, "Secrets", key=key)
         self.buckets = Buckets(self, "Buckets", key=key)
         self.email = Email(

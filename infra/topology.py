@@ -918,6 +918,13 @@ TABLES += (ALERTS_TABLE,)
 # retries (backoff with full jitter, Retry-After) through the message's visibility.
 ALERT_NOTIFICATIONS = Queue("alert-notifications", max_receives=6, batch_size=10)
 QUEUES += (ALERT_NOTIFICATIONS,)
+# The stack's CloudWatch alarms publish ALARM and OK to the operators' SNS topic
+# (infra/constructs/alarms.py), which delivers each notification raw to these queues; the
+# local runner makes the same topic in moto and subscribes them alike (it cannot raise
+# alarms: publish a notification to the topic, events/sqs/alarm_notifications_batch.json).
+ALARM_NOTIFICATIONS = Queue("alarm-notifications", max_receives=5, batch_size=10)
+QUEUES += (ALARM_NOTIFICATIONS,)
+ALARM_TOPIC_SUBSCRIBERS: tuple[Queue, ...] = (ALARM_NOTIFICATIONS,)
 ALERT_EMAIL = EmailTemplate(
     "alert-notification",
     subject="[{{severity}}] {{title}}",
@@ -1012,6 +1019,14 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
         uses_cache=True,
         pii="read",  # a channel's sealed secrets and recipients
         timeout_s=30,
+    ),
+    Function(
+        "alerts-alarms",
+        handler="alerts.handlers.alarms.lambda_handler",
+        description="Records the stack's CloudWatch alarm states for the alert rules",
+        consumes=ALARM_NOTIFICATIONS,
+        tables=(METRIC_RECORDING,),  # cloudwatch.alarm, a gauge per alarm
+        timeout_s=10,
     ),
 )
 FUNCTIONS += ALERTS_FUNCTIONS

@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import topology
-from infra.constructs.alarms import stack_alarm_arns
+from infra.constructs.alarms import stack_alarm_arns, stack_topic_arns
 from infra.constructs.naming import pascal
 
 
@@ -86,6 +86,20 @@ class Data(Construct):
                 conditions={
                     "StringEquals": {"aws:SourceAccount": account},
                     "ArnLike": {"aws:SourceArn": stack_alarm_arns(self)},
+                },
+            )
+        )
+        # The alarm topic delivers to encrypted queues (alarm-notifications): SNS encrypts
+        # each message with the queue's key. Only for this stack's topics, in this account.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowStackTopicsToEncryptedQueues",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": stack_topic_arns(self)},
                 },
             )
         )

@@ -69,6 +69,7 @@ class TopologyModule(Protocol):
     FUNCTIONS: tuple[Function, ...]
     TABLES: tuple[Table, ...]
     QUEUES: tuple[Queue, ...]
+    ALARM_TOPIC_SUBSCRIBERS: tuple[Queue, ...]  # fed by the alarm topic, raw
     SECRETS: tuple[Secret, ...]
     KEYS: tuple[Key, ...]
     BUCKETS: tuple[Bucket, ...]

@@ -46,6 +46,7 @@ class Resources:
     email_templates: dict[str, str] = field(default_factory=dict)
     email_sender: str = ""
     buckets: dict[str, str] = field(default_factory=dict)
+    alarm_topic_arn: str = ""  # where a CloudWatch alarm would publish; nothing raises one here
 
 
 class Aws:
@@ -81,19 +82,26 @@ class Aws:
     def s3(self) -> Any:
         return self.session.client("s3", endpoint_url=self.endpoint_url)
 
+    def sns(self) -> Any:
+        return self.session.client("sns", endpoint_url=self.endpoint_url)
+
 
 def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
     resources = Resources()
-    key = aws.kms().create_key(Description=f"{config.prefix} local key")
+    kms = aws.kms()  # one client per service: making one costs more than a call to moto
+    key = kms.create_key(Description=f"{config.prefix} local key")
     resources.kms_key_id = str(key["KeyMetadata"]["KeyId"])
     for declared in topology.KEYS:
-        made = aws.kms().create_key(Description=declared.description)
+        made = kms.create_key(Description=declared.description)
         resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
+    dynamodb = aws.dynamodb()
     for table in topology.TABLES:
-        resources.tables[table.name] = create_table(aws.dynamodb(), table, config)
+        resources.tables[table.name] = create_table(dynamodb, table, config)
     sqs = aws.sqs()
     for queue in topology.QUEUES:
         create_queue(sqs, queue, config, resources)
+    if topology.ALARM_TOPIC_SUBSCRIBERS:
+        create_alarm_topic(aws.sns(), topology.ALARM_TOPIC_SUBSCRIBERS, config, resources)
     for bucket in topology.BUCKETS:
         resources.buckets[bucket.name] = create_bucket(aws.s3(), bucket, config, resources)
     secrets = aws.secretsmanager()
@@ -243,6 +251,22 @@ def create_queue(sqs: SQSClient, queue: Queue, config: LocalConfig, out: Resourc
     out.queue_urls[queue.name] = url
     out.queue_arns[queue.name] = _queue_arn(sqs, url)
     out.dlq_urls[queue.name] = dlq_url
+
+
+def create_alarm_topic(
+    sns: Any, subscribers: tuple[Queue, ...], config: LocalConfig, out: Resources
+) -> None:
+    """The operators' alarm topic, delivering raw to its queues as the stack's does: publish
+    a CloudWatch alarm notification to it (``AlarmTopicArn``'s stand-in) to try the path."""
+    arn = str(sns.create_topic(Name=f"{config.prefix}-alarms")["TopicArn"])
+    for queue in subscribers:
+        sns.subscribe(
+            TopicArn=arn,
+            Protocol="sqs",
+            Endpoint=out.queue_arns[queue.name],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+    out.alarm_topic_arn = arn
 
 
 def _queue_arn(sqs: SQSClient, url: str) -> str:

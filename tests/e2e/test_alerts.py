@@ -137,9 +137,8 @@ def test_three_failed_payments_fire_once_and_reach_every_receiver_once(
     assert pagerduty[0]["payload"]["severity"] == "error"
     assert {d["event"] for d in detail["deliveries"]} == {"firing", "acknowledged", "resolved"}
     assert runner.get("/v1/alerts/alert_" + "0" * 32).status_code == 404
-    assert [a["alert_id"] for a in runner.get("/v1/alerts?status=resolved").json()["alerts"]] == [
-        alert_id
-    ]
+    resolved = runner.get("/v1/alerts?status=resolved").json()["alerts"]
+    assert [a["alert_id"] for a in resolved if a["rule_id"] == rule["rule_id"]] == [alert_id]
 
 
 def _processed(runner: Any, ids: set[str]) -> bool:
@@ -152,3 +151,53 @@ def _all_sent(alert: dict[str, Any], count: int) -> dict[str, Any] | None:
     deliveries = alert["deliveries"]
     sent = [d for d in deliveries if d["status"] == "sent"]
     return alert if len(deliveries) == count and len(sent) == count else None
+
+
+def test_a_cloudwatch_alarm_published_to_the_alarm_topic_fires_and_resolves_an_alert(
+    alerts_runner: Any, hooks: Receivers
+) -> None:
+    """The local runner cannot raise a CloudWatch alarm: publish its notification to the alarm
+    topic the runner made in moto, as CloudWatch would (events/sqs/alarm_notifications_batch.json
+    holds the same notifications as SQS delivers them)."""
+    import json
+    from pathlib import Path
+
+    samples = json.loads(
+        (Path(__file__).parents[2] / "events/sqs/alarm_notifications_batch.json").read_text()
+    )
+    alarm, ok = (record["body"] for record in samples["Records"])
+    runner = alerts_runner  # its other test's channels may hear this alert too: harmless
+    created(
+        runner,
+        "/v1/alerts/channels",
+        {
+            "name": "ops",
+            "type": "webhook",
+            "config": {"url": f"{hooks.url}/ops", "secret": SECRET},
+            "match": {"source": "cloudwatch"},
+        },
+    )
+    sns = runner.client("sns")
+    [topic] = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-alarms")
+    ]
+
+    def alarm_alerts(status: str) -> list[dict[str, Any]]:
+        """Evaluate (as the minute's schedule would), then this alarm's alerts in ``status``;
+        the other test's rule may fire again meanwhile, so only these are counted."""
+        runner.post("/v1/admin/jobs/alerts-evaluate")
+        listed = runner.get(f"/v1/alerts?status={status}").json()["alerts"]
+        return [a for a in listed if a["rule_id"] == "default-cloudwatch-alarms"]
+
+    for _ in range(2):  # SNS delivers at least once
+        sns.publish(TopicArn=topic, Message=alarm)
+    [alert] = runner.wait_for(lambda: alarm_alerts("firing"), timeout=30)
+    assert alert["labels"] == {"source": "cloudwatch", "alarm": "CognitionOS-BillingEventsDlqDepth"}
+    [firing] = runner.wait_for(lambda: hooks.at("/ops"), timeout=30)
+    assert firing.json()["status"] == "firing"
+    assert firing.json()["alert"]["alert_id"] == alert["alert_id"]
+    sns.publish(TopicArn=topic, Message=ok)
+    runner.wait_for(lambda: alarm_alerts("resolved"), timeout=30)
+    runner.wait_for(lambda: len(hooks.at("/ops")) == 2, timeout=30)
+    assert [r.json()["status"] for r in hooks.at("/ops")] == ["firing", "resolved"]
+    assert alarm_alerts("firing") == []  # one alert, though SNS delivered the ALARM twice

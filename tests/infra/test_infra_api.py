@@ -150,5 +150,6 @@ def test_tracing_flag_turns_on_active_tracing_with_xray_rights(tmp_path: Path) -
         policy = traced.props(traced.stack.functions.roles[fn.name])["Policies"][0]
         (xray,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "SendTraces"]
         assert xray["Resource"] == "*"
-    (subscription,) = traced.of_type("AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["Endpoint"] == "ops@example.com"
+    subscriptions = [s["Properties"] for s in traced.of_type("AWS::SNS::Subscription").values()]
+    (email,) = [s for s in subscriptions if s["Protocol"] == "email"]
+    assert email["Endpoint"] == "ops@example.com"

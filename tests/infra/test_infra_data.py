@@ -173,6 +173,7 @@ def _alarms(synth: Synth, metric: str) -> list[dict[str, Any]]:
             "GreaterThanOrEqualToThreshold",
         )
         assert refs(props["AlarmActions"]) == {topic}
+        assert refs(props["OKActions"]) == {topic}
         found.append(props)
     return found
 
@@ -208,6 +209,56 @@ def test_the_alarm_topic_is_encrypted_and_refuses_plain_http(synth: Synth) -> No
         s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
     ]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_alarm_publishes_alarm_and_ok_to_the_topic(synth: Synth) -> None:
+    topic = synth.id(synth.stack.alarms.topic)
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    assert alarms
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert (refs(props["AlarmActions"]), refs(props["OKActions"])) == ({topic}, {topic})
+
+
+def test_the_alarm_topic_delivers_raw_to_the_alarm_queue_and_only_it_may_send_there(
+    synth: Synth,
+) -> None:
+    topic = synth.id(synth.stack.alarms.topic)
+    subscribers = {
+        synth.id(synth.stack.queues.queues[q.name]) for q in topology.ALARM_TOPIC_SUBSCRIBERS
+    }
+    assert subscribers
+    delivered = set()
+    for subscription in synth.of_type("AWS::SNS::Subscription").values():
+        props = subscription["Properties"]
+        if props["Protocol"] == "email":  # -c alarmEmail=...
+            continue
+        assert refs(props["TopicArn"]) == {topic}
+        assert (props["Protocol"], props["RawMessageDelivery"]) == ("sqs", True)
+        delivered |= refs(props["Endpoint"])
+    assert delivered == subscribers
+    policies = [
+        p["Properties"]
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if refs(p["Properties"]["Queues"]) & subscribers
+    ]
+    assert {q for p in policies for q in refs(p["Queues"])} == subscribers
+    for policy in policies:
+        [allow] = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert allow["Action"] == "sqs:SendMessage"
+        assert refs(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == {topic}
+
+
+def test_the_key_lets_sns_encrypt_only_for_this_stacks_topics(synth: Synth) -> None:
+    policy = synth.props(synth.stack.data.key)["KeyPolicy"]["Statement"]
+    sns = {s.get("Sid"): s for s in policy}["AllowStackTopicsToEncryptedQueues"]
+    assert sns["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert sns["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert sns["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source = render(sns["Condition"]["ArnLike"]["aws:SourceArn"])
+    stack = synth.stack.stack_name
+    assert source == f"arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:{stack}-*"
 
 
 @pytest.mark.parametrize("secret", topology.SECRETS, ids=lambda s: s.name)

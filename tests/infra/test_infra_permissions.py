@@ -225,6 +225,12 @@ def alerts_specification(
             "ses template/alert-notification": EMAIL,
         }
         | {identity: EMAIL for identity in identities},
+        "alerts-alarms": own_logs
+        | {
+            "table metrics": dynamodb("UpdateItem"),
+            "queue alarm-notifications": CONSUME,
+            "stack key": PRODUCE,
+        },
     }
 
 

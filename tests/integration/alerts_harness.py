@@ -88,7 +88,7 @@ class Alerts:
                 continue
             if self.queue_depth() == 0:
                 return
-            time.sleep(0.2)
+            time.sleep(0.05)  # a retry waits at most its backoff (ALERTS_RETRY_BASE_S)
         raise AssertionError("alert-notifications did not drain")
 
     def queue_depth(self, dlq: bool = False) -> int:

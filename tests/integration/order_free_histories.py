@@ -1,6 +1,7 @@
 """Histories for the order-free property (tests/integration/test_order_free_*.py): a
 customer's events, delivered in order and shuffled with redeliveries and duplicate events
-under new ids, and the check that both end in the same state and MRR change records.
+under new ids, and the check that both end in the same state, MRR change records and
+``billing.mrr`` gauge (set after every delivery, so the last set must be the records' MRR).
 
 Ties on ``created`` are generated on purpose: without a Stripe key the status precedence
 breaks them; with one (a fake Stripe on loopback answering each object's newest state) the
@@ -231,7 +232,13 @@ def deliver(
     from billing.dal.event_log import EventLog
     from billing.dal.stripe_api import ConfiguredStripeReader
     from billing.logic.envelope import envelope_from
-    from billing.logic.follow_ups import CouponFollowUp, DunningFollowUp
+    from billing.logic.follow_ups import (
+        CouponFollowUp,
+        DunningFollowUp,
+        MrrGauge,
+        MrrGaugeFollowUp,
+    )
+    from billing.logic.movements import current_mrr
     from billing.logic.process import FollowUp, Sources, apply_event, rederive_customer
     from billing.settings import process_settings
 
@@ -244,7 +251,13 @@ def deliver(
         ConfiguredStripeReader(settings.stripe_api_key_secret_id, stripe.url) if stripe else None
     )
     sources = Sources(reader, StoredCoupons(store, reader, arrivals))
-    follow_ups: list[FollowUp] = [CouponFollowUp(arrivals)]
+    gauges: dict[tuple[str, str], float] = {}  # billing.mrr as set, last set wins
+
+    def set_gauge(name: str, value: float, *, labels: Any = None) -> None:
+        gauges[(labels["tenant_id"], labels["currency"])] = value
+
+    gauge = MrrGauge(store.record_set, set_gauge, clock=lambda: 1_800_000_000)
+    follow_ups: list[FollowUp] = [CouponFollowUp(arrivals), MrrGaugeFollowUp(gauge)]
     if dunning:
         follow_ups.append(DunningFollowUp(dunning_service_for(table), store))
     for raw in events:
@@ -252,7 +265,9 @@ def deliver(
         log.record_once(event, received_at=1_800_000_000)
         apply_event(event, log, store, sources, follow_ups)
         while queue.requested:
-            rederive_customer(queue.requested.pop(0)[0], store, sources)
+            customer_id = queue.requested.pop(0)[0]
+            if rederive_customer(customer_id, store, sources):
+                gauge.emit(customer_id)  # as the processor does after a re-derivation
     objects = {
         (kind, object_id): _state_view(store.get(kind, object_id))
         for kind, object_id in [
@@ -266,9 +281,12 @@ def deliver(
     records = sorted(store.mrr_changes(CUSTOMER), key=lambda r: (r.effective_at, r.currency))
     statuses = {log.get(e["id"])["status"] for e in events}  # type: ignore[index]
     case = DunningCases(table).get(DUNNING_INVOICE)
+    now_mrr = current_mrr(records, 1_800_000_000)
+    assert {c: v for (_, c), v in gauges.items() if v or c in now_mrr} == now_mrr, gauges
     return {
         "objects": objects,
         "records": records,
+        "gauges": gauges,
         "statuses": statuses,
         "case": _case_view(case) if case else None,
     }
@@ -339,6 +357,10 @@ def assert_same_as_in_order(
 
     assert actual["objects"] == expected["objects"]
     assert actual["records"] == expected["records"]
+    # billing.mrr: redeliveries and late events distort nothing (0 where the records are silent)
+    assert {k: v for k, v in actual["gauges"].items() if v} == {
+        k: v for k, v in expected["gauges"].items() if v
+    }
     assert actual["case"] == expected["case"], (actual["case"], expected["case"])
     assert actual["statuses"] == expected["statuses"] == {"processed"}
     return expected, actual

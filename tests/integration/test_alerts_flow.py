@@ -23,7 +23,9 @@ SECRET = "whsec_alerts_test_secret_0123456789"
 @pytest.fixture
 def alerts(aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch) -> Alerts:
     monkeypatch.setenv("COGNITION_ALLOW_LOOPBACK_TARGETS", "1")
-    monkeypatch.setenv("ALERTS_RETRY_BASE_S", "0.5")
+    monkeypatch.setenv(
+        "ALERTS_RETRY_BASE_S", "0.05"
+    )  # backoff is proved in unit tests: keep it short
     monkeypatch.setenv("ALERTS_DIGEST_DELAY_S", "0")
     reset_runtime_caches()
     return Alerts(aws, context)

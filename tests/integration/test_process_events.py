@@ -167,9 +167,18 @@ def test_aws_calls_per_subscription_event_applied_two_stale_two_ignored_one(
         process(aws, context, [other_body])
 
     # One query of the customer's history, one transaction: the version (and the state when
-    # newest), the MRR change records and the processed status together.
-    assert applied == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
-    assert stale == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
+    # newest), the MRR change records and the processed status together; then the
+    # billing.mrr gauge set from the records just written (one UpdateItem per currency).
+    assert applied == {
+        "dynamodb.Query": 1,
+        "dynamodb.TransactWriteItems": 1,
+        "dynamodb.UpdateItem": 1,
+    }
+    assert stale == {
+        "dynamodb.Query": 1,
+        "dynamodb.TransactWriteItems": 1,
+        "dynamodb.UpdateItem": 1,
+    }
     assert ignored == {"dynamodb.UpdateItem": 1}
 
 

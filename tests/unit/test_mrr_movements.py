@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from billing.logic.movements import DiscountVersion, MrrChange, SubscriptionVersion, mrr_changes
 from billing.logic.mrr import Discount, PriceItem
@@ -139,3 +140,24 @@ def test_a_customers_mrr_now_is_its_latest_record_in_its_currency() -> None:
     assert customer_mrr(records, "eur", at=150) == ("eur", 5000)
     assert customer_mrr(records, None, at=250) == ("eur", 10000)  # no currency on the customer yet
     assert customer_mrr([], None, at=250) == (None, 0)
+
+
+def test_the_mrr_gauge_is_the_current_mrr_per_currency_and_0_where_records_fell_silent() -> None:
+    from billing.logic.follow_ups import MRR, MrrGauge
+
+    records = [
+        MrrChange("cus_1", "eur", 100, 0, 4000, "new"),
+        MrrChange("cus_1", "eur", 200, 4000, 2000, "contraction"),
+        MrrChange("cus_1", "eur", 900, 2000, 4000, "expansion"),  # a discount ends later on
+    ]
+    set_calls: list[tuple[str, float, dict[str, str]]] = []
+
+    def set_gauge(name: str, value: float, *, labels: Any = None) -> None:
+        set_calls.append((name, value, dict(labels)))
+
+    gauge = MrrGauge(lambda _: (records, {"eur", "usd"}), set_gauge, clock=lambda: 500.0)
+    gauge.emit("cus_1")
+    assert set_calls == [
+        (MRR, 2000, {"tenant_id": "cus_1", "currency": "eur"}),
+        (MRR, 0, {"tenant_id": "cus_1", "currency": "usd"}),  # named before, silent now
+    ]

@@ -339,6 +339,22 @@ def test_usage_sample_is_a_standard_queue_batch_of_usage_ids() -> None:
         UsageReportMessage.model_validate_json(record.body)
 
 
+def test_alarm_sample_is_one_stack_alarm_going_off_then_back_to_ok_delivered_raw() -> None:
+    from alerts.logic.alarms import alarm_reading
+    from alerts.models.alarms import parse_alarm_notification
+
+    records = list(SQSEvent(load(EVENTS / "sqs/alarm_notifications_batch.json")).records)
+    readings = []
+    for record in records:
+        assert record.event_source_arn.endswith(f":cognitionos-{topology.ALARM_NOTIFICATIONS.name}")
+        assert record.md5_of_body == hashlib.md5(record.body.encode("utf-8")).hexdigest()
+        readings.append(alarm_reading(parse_alarm_notification(record.body)))
+    assert [(r.label, r.value) for r in readings if r] == [
+        ("CognitionOS-BillingEventsDlqDepth", 1),
+        ("CognitionOS-BillingEventsDlqDepth", 0),
+    ]
+
+
 # --- EventBridge Scheduler --------------------------------------------------------------------
 
 

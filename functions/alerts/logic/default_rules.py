@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from alerts.logic.alarms import ALARM_METRIC
 from alerts.logic.rules import Rule
 
 RUNBOOKS = "docs/runbooks"  # in this repository; each names the alert it is for
@@ -70,6 +71,19 @@ def default_rules(queues: Iterable[str]) -> list[Rule]:
             summary="The audit log's hash chain failed verification {value} times",
             labels={"context": "audit"},
             runbook_url=f"{RUNBOOKS}/audit-verification.md",
+            builtin=True,
+        ),
+        Rule(  # one alert per alarm: the gauge's label names it (logic/alarms.py)
+            rule_id="default-cloudwatch-alarms",
+            name="A CloudWatch alarm of the stack is in ALARM",
+            metric=ALARM_METRIC,
+            comparison=">",
+            threshold=0,
+            window_minutes=1,
+            severity="high",
+            summary="CloudWatch alarm {alarm} is in ALARM",
+            labels={"source": "cloudwatch"},
+            runbook_url=f"{RUNBOOKS}/cloudwatch-alarms.md",
             builtin=True,
         ),
     ]

@@ -77,6 +77,11 @@ class BillingState:
         self._client = table.meta.client
         self._encryptor = encryptor
         self._clock_ms = clock_ms
+        # Each customer's record set as this instance last read or committed it, and every
+        # currency those sets named, so that what follows an event (the billing.mrr gauge)
+        # needs no second read, and a currency the records no longer name is set to 0.
+        self._records_known: dict[str, tuple[MrrChange, ...]] = {}
+        self._currencies_known: dict[str, set[str]] = {}
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -140,10 +145,28 @@ class BillingState:
                         item["state"],
                     )
                 )
+        self._know(customer_id, records)
         return CustomerHistory(customer_id, tuple(entries), records, ties, awaiting)
 
     def mrr_changes(self, customer_id: str) -> list[MrrChange]:
         return list(self.history(customer_id).records)
+
+    def record_set(self, customer_id: str) -> tuple[list[MrrChange], set[str]]:
+        """The customer's MRR change records, and every currency they named as this instance
+        saw them (a currency can drop out of the set when a late event reshapes it): as last
+        read or committed here (a processor is one per record), else one consistent
+        ``GetItem``."""
+        if customer_id not in self._records_known:
+            item = self._table.get_item(
+                Key={"pk": history_pk(customer_id), "sk": SET_SK},
+                ConsistentRead=True,
+                ProjectionExpression="#r",
+                ExpressionAttributeNames={"#r": "records"},
+            ).get("Item")
+            stored: list[dict[str, Any]] = (plain(item).get("records") if item else None) or []
+            self._know(customer_id, tuple(mrr_change_of(customer_id, r) for r in stored))
+        currencies = set(self._currencies_known[customer_id])
+        return list(self._records_known[customer_id]), currencies
 
     def coupon_terms(self, coupon_ids: set[str]) -> dict[str, dict[str, Any]]:
         """The stored terms of these coupons (consistent reads); unknown ones are absent."""
@@ -245,7 +268,13 @@ class BillingState:
             if "state" in failed:
                 return "state_moved"
             raise
+        if plan.writes_records and plan.customer_id is not None:
+            self._know(plan.customer_id, plan.records)
         return "committed"
+
+    def _know(self, customer_id: str, records: tuple[MrrChange, ...]) -> None:
+        self._records_known[customer_id] = records
+        self._currencies_known.setdefault(customer_id, set()).update(r.currency for r in records)
 
     def mark_processed(self, event_id: str) -> bool:
         try:

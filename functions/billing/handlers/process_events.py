@@ -4,6 +4,7 @@ again when a coupon they waited for becomes known."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -18,7 +19,13 @@ from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
 from billing.dal.stripe_api import ConfiguredStripeReader
 from billing.logic.claim_checks import claimed_event
-from billing.logic.follow_ups import CouponFollowUp, DunningFollowUp, MetricsFollowUp
+from billing.logic.follow_ups import (
+    CouponFollowUp,
+    DunningFollowUp,
+    MetricsFollowUp,
+    MrrGauge,
+    MrrGaugeFollowUp,
+)
 from billing.logic.process import Sources, apply_event, rederive_customer
 from billing.logic.queued_messages import parse_message
 from billing.models.events import ClaimCheck, RederiveRequest, StripeEventEnvelope
@@ -54,6 +61,7 @@ class Processor:
         stripe = ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base)
         self.coupons = StoredCoupons(self.state, stripe, self.arrivals)
         self.sources = Sources(stripe, self.coupons)
+        self.mrr_gauge = MrrGauge(self.state.record_set, metrics_store.set_gauge, time.time)
 
 
 def apply_record(record: SQSRecord) -> None:
@@ -94,6 +102,7 @@ def apply_stripe_event(event: StripeEventEnvelope, on: Processor) -> None:
             on.sources,
             follow_ups=(
                 MetricsFollowUp(metrics_store.increment),  # first: right after the commit
+                MrrGaugeFollowUp(on.mrr_gauge),
                 DunningFollowUp(dunning_service(on.table, on.settings), on.state),
                 CouponFollowUp(on.arrivals),
             ),
@@ -110,6 +119,8 @@ def apply_stripe_event(event: StripeEventEnvelope, on: Processor) -> None:
 
 def rederive(request: RederiveRequest, on: Processor) -> None:
     changed = rederive_customer(request.customer_id, on.state, on.sources)
+    if changed:
+        on.mrr_gauge.emit(request.customer_id)
     logger.info(
         "customer records derived again",
         extra={

@@ -32,6 +32,7 @@ WRITE_OBSERVATIONS = TableAccess(OBSERVATIONS, ("dynamodb:PutItem",))
 WORK = Queue("work", max_receives=3, batch_size=10, visibility_timeout_s=30)
 ORDERED = Queue("ordered", fifo=True, max_receives=3, batch_size=10, visibility_timeout_s=30)
 QUEUES = (WORK, ORDERED)
+ALARM_TOPIC_SUBSCRIBERS: tuple[Queue, ...] = ()
 
 STRIPE_WEBHOOK_SECRET = Secret("stripe-webhook", "Stripe webhook signing secret")
 STRIPE_API_KEY = Secret("stripe-api-key", "Stripe API key")

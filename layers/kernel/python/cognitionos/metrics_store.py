@@ -1,9 +1,13 @@
-"""Business metrics that alert rules read: counters and gauges in per-minute buckets.
+"""Business metrics that alert rules read: counters in per-minute buckets, gauges as their
+latest value.
 
-One emission is one DynamoDB ``UpdateItem`` on the bucket of (metric, labels, minute): ``ADD``
-for a counter, ``SET`` for a gauge; never a read. Buckets expire (TTL) after a day, longer
-than any rule's window. A reader gets a metric's window with one ``Query`` (every label set
-at once) and aggregates it: a counter sums its buckets, a gauge takes its newest value.
+One emission is one DynamoDB ``UpdateItem``, never a read. A counter ``ADD``s to the bucket of
+(metric, labels, minute); buckets expire (TTL) after a day, longer than any rule's window. A
+gauge ``SET``s the one item of (metric, labels), conditional on being the newer reading, and
+never expires: a gauge holds its value until it is set again (MRR set when it last moved is
+still the MRR an hour later), so a rule over it never sees a quiet gauge as 0. A reader gets a
+metric with one ``Query`` (every label set at once) and aggregates it: a counter sums its
+buckets in the window, a gauge is its latest value whatever the window.
 
 A function that emits declares, in ``infra/topology.py``, ``tables=(..., METRIC_RECORDING)``::
 
@@ -11,10 +15,11 @@ A function that emits declares, in ``infra/topology.py``, ``tables=(..., METRIC_
 
     increment("billing.payments_failed")
     increment("agents.cost_usd", 0.42, labels={"model": "gpt-4o"})
-    set_gauge("billing.mrr", 125000)
+    set_gauge("billing.mrr", 125000, labels={"tenant_id": "cus_1", "currency": "usd"})
 
-Emit inside a path that runs once per business fact (after an idempotent write succeeded),
-so a redelivered message does not count twice.
+Emit a counter inside a path that runs once per business fact (after an idempotent write
+succeeded), so a redelivered message does not count twice. A gauge is a set: setting it again
+to the value just read is harmless, so it may be emitted on every delivery.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ MAX_WINDOW_MINUTES = 1440
 NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")  # billing.payments_failed
 LABEL = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_LABEL_VALUE = 100
+GAUGE_PREFIX = "gauge#"  # sorts after every minute bucket (digits), so one Query reads both
 
 
 class MetricsSettings(FunctionSettings):
@@ -64,9 +70,16 @@ def increment(name: str, value: float = 1, *, labels: Mapping[str, str] | None =
     _emit("counter", name, value, labels, time.time())
 
 
-def set_gauge(name: str, value: float, *, labels: Mapping[str, str] | None = None) -> None:
-    """Record gauge ``name`` (with ``labels``) as ``value`` now; the newest value wins."""
-    _emit("gauge", name, value, labels, time.time())
+def set_gauge(
+    name: str,
+    value: float,
+    *,
+    labels: Mapping[str, str] | None = None,
+    at: float | None = None,
+) -> None:
+    """Record gauge ``name`` (with ``labels``) as ``value``, read ``at`` (epoch seconds; now
+    by default): the newest reading wins, whatever order the writes arrive in."""
+    _emit("gauge", name, value, labels, time.time() if at is None else at)
 
 
 def _emit(
@@ -126,47 +139,60 @@ class MetricsStore:
         self, kind: MetricKind, name: str, value: float, labels: Mapping[str, str], now: float
     ) -> None:
         validate(name, value, labels)
-        minute = int(now // BUCKET_S)
         amount = Decimal(str(value))
-        common: dict[str, Any] = {":kind": kind, ":exp": minute * BUCKET_S + RETENTION_S}
-        if kind == "counter":
-            expression = "ADD #v :v SET kind = :kind, expires_at = :exp"
-            values: dict[str, Any] = {":v": amount}
-        else:  # the newest reading of the minute wins, whatever order writes arrive in
-            expression = "SET #v = :v, kind = :kind, expires_at = :exp, at_ms = :at"
-            values = {":v": amount, ":at": int(now * 1000)}
+        if kind == "gauge":
+            self._set_gauge(name, amount, labels, int(now * 1000))
+            return
+        minute = int(now // BUCKET_S)
         self._table.update_item(
             Key={"pk": name, "sk": f"{minute:010d}#{label_key(labels)}"},
-            UpdateExpression=expression,
+            UpdateExpression="ADD #v :v SET kind = :kind, expires_at = :exp",
             ExpressionAttributeNames={"#v": "value"},
-            ExpressionAttributeValues={**values, **common},
+            ExpressionAttributeValues={
+                ":v": amount,
+                ":kind": kind,
+                ":exp": minute * BUCKET_S + RETENTION_S,
+            },
         )
 
+    def _set_gauge(self, name: str, amount: Decimal, labels: Mapping[str, str], at_ms: int) -> None:
+        try:
+            self._table.update_item(
+                Key={"pk": name, "sk": f"{GAUGE_PREFIX}{label_key(labels)}"},
+                UpdateExpression="SET #v = :v, kind = :kind, at_ms = :at",
+                ConditionExpression="attribute_not_exists(at_ms) OR at_ms <= :at",
+                ExpressionAttributeNames={"#v": "value"},
+                ExpressionAttributeValues={":v": amount, ":kind": "gauge", ":at": at_ms},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return  # a newer reading is stored already: it stays, whatever order writes came in
+
     def window(self, name: str, minutes: int, now: float) -> list[Series]:
-        """Every label set of ``name`` seen in the last ``minutes`` whole minutes and this one:
-        counters summed, gauges at their newest value. One Query (and its pages)."""
+        """Every label set of ``name``: a counter summed over the last ``minutes`` whole
+        minutes and this one, a gauge at its latest value. One Query (and its pages)."""
         end = int(now // BUCKET_S)
         start = end - minutes + 1
         items = all_items(
             self._table.query,
             KeyConditionExpression=Key("pk").eq(name)
-            & Key("sk").between(f"{start:010d}#", f"{end:010d}#\uffff"),
+            & Key("sk").between(f"{start:010d}#", f"{GAUGE_PREFIX}\uffff"),
         )
-        return aggregate(items)
+        return aggregate(items, until_minute=end)
 
 
-def aggregate(items: Iterable[Mapping[str, Any]]) -> list[Series]:
-    """Buckets (plain values) -> one Series per label set, sorted by labels."""
+def aggregate(items: Iterable[Mapping[str, Any]], until_minute: int | None = None) -> list[Series]:
+    """Items (plain values) -> one Series per label set, sorted by labels: counter buckets
+    summed (none after ``until_minute``: a writer's clock ahead of ours), a gauge's newest
+    reading taken (by ``at_ms``)."""
     sums: dict[str, float] = {}
     newest: dict[str, tuple[int, float]] = {}
     for item in items:
         labels = str(item["sk"]).split("#", 1)[1]
         if item.get("kind") == "gauge":
-            stamp = (int(item["sk"][:10]), int(item.get("at_ms", 0)))
-            key = stamp[0] * 10**13 + stamp[1]
-            if labels not in newest or key >= newest[labels][0]:
-                newest[labels] = (key, float(item["value"]))
-        else:
+            at_ms = int(item.get("at_ms", 0))
+            if labels not in newest or at_ms >= newest[labels][0]:
+                newest[labels] = (at_ms, float(item["value"]))
+        elif until_minute is None or int(str(item["sk"])[:10]) <= until_minute:
             sums[labels] = sums.get(labels, 0.0) + float(item["value"])
     values = {**sums, **{labels: value for labels, (_, value) in newest.items()}}
     return [Series(parse_label_key(k), values[k]) for k in sorted(values)]
