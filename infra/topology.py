@@ -175,6 +175,9 @@ class Bucket:
 
     name: str
     expire_after_days: int
+    # Object Lock in compliance mode: every object version is kept this many days, and no
+    # one (the account's root included) can delete or overwrite it before. Needs versioning.
+    object_lock_days: int | None = None
 
     @property
     def env_var(self) -> str:
@@ -400,6 +403,13 @@ REVENUE_TABLE = Table("revenue")
 # Agent runs, their steps and outputs, run summaries, tenants' long-term memory, and the
 # per-model token calibration (functions/agents/dal). Runs expire 30 days after creation.
 AGENTS_TABLE = Table("agents", ttl_attribute="expires_at")
+# The audit log (cognitionos.audit): entries (pk = chain, sk = 12-digit seq) and the anchor
+# records (pk = "ANCHORS#<chain>"), put once each and never changed: every function is denied
+# UpdateItem and DeleteItem on this table (infra/constructs/policies.py). No TTL.
+AUDIT_TABLE = Table("audit")
+# One item per chain, its last seq and hash: the only audit item an append updates, in a
+# table of its own so that the deny above names the entries' table exactly.
+AUDIT_HEADS_TABLE = Table("audit-heads", partition_key="chain", sort_key=None)
 TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
@@ -407,6 +417,23 @@ TABLES: tuple[Table, ...] = (
     USAGE_TABLE,
     REVENUE_TABLE,
     AGENTS_TABLE,
+    AUDIT_TABLE,
+    AUDIT_HEADS_TABLE,
+)
+# Actions no function may take on audit entries, whatever else it is allowed.
+AUDIT_DENIED_ACTIONS = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",  # its deletes
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
+# What a function that records audit events adds to its ``tables``
+# (cognitionos.audit.store.AuditLog.record): one transaction of a conditional Put of the
+# entry and a conditional Update of its chain's head; the head read when not known yet.
+AUDIT_WRITING = (
+    TableAccess(AUDIT_TABLE, ("dynamodb:PutItem",)),
+    TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem")),
 )
 
 # Business metrics (cognitionos.metrics_store): one item per (metric, labels, minute), TTL'd.
@@ -455,7 +482,10 @@ QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
 # days in billing-events (SQS's default retention, which the stack keeps) plus 14 in its
 # DLQ (a FIFO message's age starts again there). Personal data: kept no longer than that.
 EVENT_BODIES = Bucket("event-bodies", expire_after_days=18)
-BUCKETS = (EVENT_BODIES,)
+# Each audit chain's head, daily (cognitionos.audit.anchors): locked in compliance mode for
+# 400 days (a year of audit plus slack), then expired. No personal data: seqs and hashes.
+AUDIT_ANCHORS = Bucket("audit-anchors", expire_after_days=401, object_lock_days=400)
+BUCKETS = (EVENT_BODIES, AUDIT_ANCHORS)
 
 # --- secrets ------------------------------------------------------------------------------
 
