@@ -683,6 +683,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 indexes=("gsi2",),  # a subscription's dunning cases, closed when it ends
             ),
             METRIC_RECORDING,  # billing.payments_failed, billing.events_failed, billing.mrr
+            # billing.event.processed and subscription.changed, inside the event's commit
+            *AUDIT_WRITING,
         ),
         # A claim check's body, deleted once its event is applied.
         buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
@@ -794,9 +796,16 @@ FUNCTIONS: tuple[Function, ...] = (
                     "dynamodb:UpdateItem",  # a key revoked
                 ),
             ),
+            *AUDIT_WRITING,  # api_key.created, api_key.revoked, auth.denied, admin.job.run
         ),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile", "dunning", "revenue-rollup", "alerts-evaluate"),
+        invokes=(
+            "billing-reconcile",
+            "dunning",
+            "revenue-rollup",
+            "alerts-evaluate",
+            "audit-anchor",
+        ),
         timeout_s=29,
     ),
     Function(
@@ -1017,6 +1026,45 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += ALERTS_FUNCTIONS
+
+
+# --- audit (cognitionos.audit; functions/platform_api) -------------------------------------
+
+AUDIT_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "audit-api",
+        handler="platform_api.handlers.audit_api.lambda_handler",
+        description="Audit read API: events, chain verification, export with anchors",
+        routes=(
+            Route("GET", "/v1/audit/events"),
+            Route("GET", "/v1/audit/verify"),
+            Route("GET", "/v1/audit/export"),
+        ),
+        tables=(
+            TableAccess(AUDIT_TABLE, ("dynamodb:Query",)),  # a chain's entries and anchors
+            TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem",)),  # the chain's head
+            API_KEY_AUTH,
+            METRIC_RECORDING,  # audit.verification_failures
+        ),
+        buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:GetObject",)),),  # anchors, for an export
+        secrets=API_KEY_AUTH_SECRETS,
+    ),
+    Function(
+        "audit-anchor",
+        handler="platform_api.handlers.audit_anchor_job.lambda_handler",
+        description="Writes each audit chain's head to the Object Lock bucket",
+        job="audit-anchor",
+        schedule=Schedule("cron(15 0 * * ? *)"),  # daily, 00:15 UTC
+        tables=(
+            # Each chain's latest anchor record (a Query), and the new one (a conditional put).
+            TableAccess(AUDIT_TABLE, ("dynamodb:Query", "dynamodb:PutItem")),
+            TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:Scan",)),  # every chain's head
+        ),
+        buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:PutObject",)),),
+        timeout_s=300,
+    ),
+)
+FUNCTIONS += AUDIT_FUNCTIONS
 
 
 def function(name: str) -> Function:

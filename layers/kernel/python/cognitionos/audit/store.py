@@ -280,7 +280,9 @@ class AuditReader:
     ) -> Iterator[dict[str, Any]]:
         """The chain's entries from ``from_seq``, in seq order (consistent reads)."""
         condition = Key("pk").eq(chain) & Key("sk").gte(seq_key(from_seq))
-        items = all_items(self._entries.query, KeyConditionExpression=condition, ConsistentRead=True)
+        items = all_items(
+            self._entries.query, KeyConditionExpression=condition, ConsistentRead=True
+        )
         for count, item in enumerate(items):
             if limit is not None and count >= limit:
                 return
