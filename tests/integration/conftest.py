@@ -74,6 +74,7 @@ def reset_runtime_caches() -> None:
     import agents.llm_settings
     import agents.settings
     import billing.settings
+    import cognitionos.audit.store
     import cognitionos.crypto
     import cognitionos.http
     import cognitionos.metrics_store
@@ -87,6 +88,7 @@ def reset_runtime_caches() -> None:
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()
+    cognitionos.audit.store.reset_caches()
     cognitionos.usage.usage_settings.cache_clear()
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()

@@ -27,7 +27,13 @@ from billing.logic.movements import MrrChange, effective_time
 from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, ObjectVersion, StateChange
 from cognitionos.audit.chain import Draft
-from cognitionos.audit.store import AuditLog, ChainContended, PreparedAppend
+from cognitionos.audit.store import (
+    LOST_RACE,
+    AuditLog,
+    ChainContended,
+    PreparedAppend,
+    contention_pause,
+)
 from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import all_items, is_condition_failure, plain
 from cognitionos.mrr_feed import SET_SK, feed_index_keys
@@ -235,7 +241,9 @@ class BillingState:
             )
         audit = self._audit if drafts else None
         appended = audit.prepare(drafts) if audit else None
-        for _ in range(MAX_AUDIT_ATTEMPTS):
+        for attempt in range(MAX_AUDIT_ATTEMPTS):
+            if attempt > 1:
+                contention_pause(attempt)
             outcome, reasons = self._transact(items, appended, str(plan.event_id))
             if outcome is not None:
                 break
@@ -278,9 +286,7 @@ class BillingState:
                 return "coupon_arrived", reasons
             if "state" in failed:
                 return "state_moved", reasons
-            if appended and any(
-                r.get("Code") == "ConditionalCheckFailed" for r in reasons[len(items) :]
-            ):
+            if appended and any(r.get("Code") in LOST_RACE for r in reasons[len(items) :]):
                 return None, reasons
             raise
         return "committed", []

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import os
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,7 +38,15 @@ if TYPE_CHECKING:
 
 SEQ_DIGITS = 12
 ANCHOR_PREFIX = "ANCHORS#"  # pk of a chain's anchor records, in the entries table
-MAX_APPEND_ATTEMPTS = 64  # 8 writers on one chain lose at most 7 rounds each in a row
+MAX_APPEND_ATTEMPTS = 100
+# How a transaction says another writer got there first: a failed condition (the head moved,
+# the seq is taken) or, in DynamoDB, a conflict with a transaction still in flight.
+LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+# A loser retries at once with the head its failure handed back (it is most likely current);
+# after this many losses in a row it pauses (full jitter) and reads the head again.
+IMMEDIATE_RETRIES = 4
+BASE_PAUSE_S = 0.002
+MAX_PAUSE_S = 0.1
 
 
 class ChainContended(RuntimeError):
@@ -144,7 +154,7 @@ class AuditLog:
             subject=subject,
         )
         prepared = self.prepare([draft])
-        for _ in range(MAX_APPEND_ATTEMPTS):
+        for attempt in range(MAX_APPEND_ATTEMPTS):
             try:
                 self._client.transact_write_items(TransactItems=prepared.transact_items)  # type: ignore[arg-type]
             except ClientError as error:
@@ -152,6 +162,11 @@ class AuditLog:
                 if not reasons:
                     raise
                 prepared = self.after_conflict(prepared, reasons)
+                if attempt >= IMMEDIATE_RETRIES:
+                    # Still losing: step aside for a while, then read where the chain is.
+                    contention_pause(attempt)
+                    self.forget(draft.chain)
+                    prepared = self.prepare([draft])
                 continue
             self.committed(prepared)
             return prepared.entry
@@ -173,12 +188,12 @@ class AuditLog:
         ``prepared``'s items; raises unless the cancellation was the chain moving on."""
         count = len(prepared.entries)
         entry_reasons, head_reason = reasons[-count - 1 : -1], reasons[-1]
-        moved = head_reason.get("Code") == "ConditionalCheckFailed"
-        taken = any(r.get("Code") == "ConditionalCheckFailed" for r in entry_reasons)
-        if not moved and not taken:
+        ours = [r.get("Code") for r in [*entry_reasons, head_reason]]
+        if not any(code in LOST_RACE for code in ours):
             raise ChainConflictError(reasons)
-        current = _head_of(head_reason.get("Item")) if moved else None
-        if current is None:  # an entry existed although the head did not say so: re-read
+        # The failed head condition hands back the head that won; otherwise read it.
+        current = _head_of(head_reason.get("Item"))
+        if current is None:
             current = self.head(prepared.chain)
         self._known_heads[prepared.chain] = current  # type: ignore[assignment]
         return self._at([_draft_of(e) for e in prepared.entries], current)
@@ -250,6 +265,13 @@ def _head_of(item: dict[str, Any] | None) -> Head | None:
         deserializer = TypeDeserializer()
         item = {k: plain(deserializer.deserialize(v)) for k, v in item.items()}
     return Head(int(item["seq"]), str(item["hash"]))
+
+
+def contention_pause(attempt: int) -> None:
+    """Full jitter before the ``attempt``-th try: writers that keep colliding on one chain
+    spread out instead of all trying again at once."""
+    cap = min(MAX_PAUSE_S, BASE_PAUSE_S * 2**attempt)
+    time.sleep(random.uniform(0, cap))  # noqa: S311 - timing jitter, not a secret
 
 
 def cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
