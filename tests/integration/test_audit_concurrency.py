@@ -53,7 +53,8 @@ def test_eight_writers_extend_one_chain_without_fork_or_gap(endpoint: str) -> No
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
             KeySchema=[
-                {"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))
+                {"AttributeName": k, "KeyType": t}
+                for k, t in zip(keys, ("HASH", "RANGE"), strict=False)
             ],
             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
         )

@@ -113,7 +113,7 @@ def test_the_offline_verifier_needs_only_the_file(tmp_path: Path) -> None:
     )
     kernel = str(Path(__file__).resolve().parents[2] / "layers" / "kernel" / "python")
     runs = [
-        subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
+        subprocess.run(
             [sys.executable, "-c", code, "verify", str(path)],
             capture_output=True,
             text=True,

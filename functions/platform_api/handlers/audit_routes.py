@@ -161,7 +161,7 @@ def export_audit_chain(
         chain=chain,
         from_seq=from_seq,
         prev_hash=prev,
-        complete=not more and head is not None and head.seq == last,
+        complete=not more,
         head={"seq": head.seq, "hash": head.hash} if head else None,  # type: ignore[arg-type]
         anchors=anchors,  # type: ignore[arg-type]
         entries=entries,

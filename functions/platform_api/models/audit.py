@@ -66,7 +66,9 @@ class AuditExport(BaseModel):
     chain: str = Field(description="`tenant:<cus_...>` or `operators`")
     from_seq: int = Field(ge=1)
     prev_hash: str = Field(description="The hash before `from_seq` (zeros from seq 1)")
-    complete: bool = Field(description="The entries reach the head")
+    complete: bool = Field(
+        description="The entries run to the end of the chain as stored: checked against `head`"
+    )
     head: AuditHead | None
     anchors: list[AuditAnchor] = Field(description="The anchors within these entries, from S3")
     entries: list[dict[str, Any]] = Field(description="Every field, as hashed, ciphertext too")

@@ -10,8 +10,6 @@ bucket. A chain whose head was anchored already is skipped: a rerun writes nothi
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,7 +84,7 @@ class Anchors:
             ContentType="application/json",
             # Retention is the bucket's default (compliance mode, infra/constructs/buckets.py);
             # S3 wants a checksum on every put to a locked bucket.
-            ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
+            ChecksumAlgorithm="SHA256",
         )
         record = {
             "pk": ANCHOR_PREFIX + chain,
