@@ -13,10 +13,10 @@ from infra.constructs.naming import pascal
 
 NO_ACCESS_LOGS_REASON = (
     "Server access logs would need a second bucket, which S3 log delivery cannot encrypt with "
-    "a KMS key. Only the function roles the topology names may touch these objects, each "
-    "object is named after the Stripe event it carries, and those functions log the id of "
-    "every event they park or apply; enable CloudTrail S3 data events for an audit trail "
-    "beyond that."
+    "a KMS key. Only the function roles the topology names may touch these objects; an event "
+    "body is named after the Stripe event it carries and its functions log that id, an audit "
+    "anchor is named after its chain and seq and is locked against every change; enable "
+    "CloudTrail S3 data events for a trail beyond that."
 )
 
 
