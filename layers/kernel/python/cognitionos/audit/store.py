@@ -47,6 +47,7 @@ LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 IMMEDIATE_RETRIES = 4
 BASE_PAUSE_S = 0.002
 MAX_PAUSE_S = 0.1
+_JITTER = random.SystemRandom()
 
 
 class ChainContended(RuntimeError):
@@ -271,7 +272,7 @@ def contention_pause(attempt: int) -> None:
     """Full jitter before the ``attempt``-th try: writers that keep colliding on one chain
     spread out instead of all trying again at once."""
     cap = min(MAX_PAUSE_S, BASE_PAUSE_S * 2**attempt)
-    time.sleep(random.uniform(0, cap))  # noqa: S311 - timing jitter, not a secret
+    time.sleep(_JITTER.uniform(0, cap))
 
 
 def cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
