@@ -767,6 +767,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 ("dynamodb:GetItem", "dynamodb:PutItem"),
                 indexes=("gsi1",),  # the open cases
             ),
+            *AUDIT_WRITING,  # dunning.reminder_sent, ..., in the case's own transaction
         ),
         secrets=(STRIPE_API_KEY,),  # a customer's email when billing has none stored yet
         emails=DUNNING_EMAILS,

@@ -108,6 +108,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table billing": dynamodb("GetItem", "PutItem"),
             "table billing index gsi1": QUERY,
             "table subject-keys": dynamodb("GetItem"),
+            **AUDIT_WRITING,
             "secret stripe-api-key": SECRET,
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt"},

@@ -254,3 +254,20 @@ def test_an_unknown_job_is_not_recorded_as_run(aws: Aws, context: LambdaContext)
     status, _ = call(context, "POST", "/v1/admin/jobs/nightly", key=aws.admin_key)
     assert status == 404
     assert entries(aws, OPERATORS) == []
+
+
+def test_dunning_steps_are_recorded_once_in_the_cases_own_write(aws: Aws) -> None:
+    from tests.integration.test_dunning import failed, service
+
+    dunning = service(aws)
+    for _ in range(2):  # a redelivered failure changes nothing, and records nothing
+        dunning.on_invoice_event("invoice.payment_failed", 1000, failed(1, None), "past_due")
+    paid = failed(1, None) | {"status": "paid"}
+    dunning.on_invoice_event("invoice.paid", 2000, paid, "active")
+    recorded = entries(aws, "tenant:cus_1")
+    assert [(e["seq"], e["action"]) for e in recorded] == [
+        (1, "dunning.case_opened"),
+        (2, "dunning.recovered"),
+    ]
+    assert recorded[0]["resource"] == "invoice:in_1"
+    assert recorded[1]["details"]["closed_reason"] == "invoice_paid"
