@@ -17,7 +17,7 @@ from tests.factories import stripe_event, subscription
 from tests.integration.conftest import Aws, LambdaContext, aws, context  # noqa: F401
 from tests.integration.test_process_events import ingest, process
 
-CUSTOMERS = 20
+CUSTOMERS = 40
 EVENTS_PER_CUSTOMER = 3
 HASHED_ENTRIES = 20_000
 
