@@ -46,6 +46,10 @@ TAGS = [
         "name": "alerts",
         "description": "Alert channels, rules, silences and alerts (`alerts:manage`)",
     },
+    {
+        "name": "audit",
+        "description": "The audit log: events, verification, export (`audit:read`)",
+    },
 ]
 # Powertools' own 422 schemas; the routes answer ValidationErrorBody instead.
 POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")

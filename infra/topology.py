@@ -175,6 +175,9 @@ class Bucket:
 
     name: str
     expire_after_days: int
+    # Object Lock in compliance mode: every object version is kept this many days, and no
+    # one (the account's root included) can delete or overwrite it before. Needs versioning.
+    object_lock_days: int | None = None
 
     @property
     def env_var(self) -> str:
@@ -423,6 +426,13 @@ REVENUE_TABLE = Table("revenue")
 # Agent runs, their steps and outputs, run summaries, tenants' long-term memory, and the
 # per-model token calibration (functions/agents/dal). Runs expire 30 days after creation.
 AGENTS_TABLE = Table("agents", ttl_attribute="expires_at")
+# The audit log (cognitionos.audit): entries (pk = chain, sk = 12-digit seq) and the anchor
+# records (pk = "ANCHORS#<chain>"), put once each and never changed: every function is denied
+# UpdateItem and DeleteItem on this table (infra/constructs/policies.py). No TTL.
+AUDIT_TABLE = Table("audit")
+# One item per chain, its last seq and hash: the only audit item an append updates, in a
+# table of its own so that the deny above names the entries' table exactly.
+AUDIT_HEADS_TABLE = Table("audit-heads", partition_key="chain", sort_key=None)
 TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
@@ -430,6 +440,23 @@ TABLES: tuple[Table, ...] = (
     USAGE_TABLE,
     REVENUE_TABLE,
     AGENTS_TABLE,
+    AUDIT_TABLE,
+    AUDIT_HEADS_TABLE,
+)
+# Actions no function may take on audit entries, whatever else it is allowed.
+AUDIT_DENIED_ACTIONS = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",  # its deletes
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
+# What a function that records audit events adds to its ``tables``
+# (cognitionos.audit.store.AuditLog.record): one transaction of a conditional Put of the
+# entry and a conditional Update of its chain's head; the head read when not known yet.
+AUDIT_WRITING = (
+    TableAccess(AUDIT_TABLE, ("dynamodb:PutItem",)),
+    TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem")),
 )
 
 # Business metrics (cognitionos.metrics_store): one item per (metric, labels, minute), TTL'd.
@@ -478,7 +505,10 @@ QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
 # days in billing-events (SQS's default retention, which the stack keeps) plus 14 in its
 # DLQ (a FIFO message's age starts again there). Personal data: kept no longer than that.
 EVENT_BODIES = Bucket("event-bodies", expire_after_days=18)
-BUCKETS = (EVENT_BODIES,)
+# Each audit chain's head, daily (cognitionos.audit.anchors): locked in compliance mode for
+# 400 days (a year of audit plus slack), then expired. No personal data: seqs and hashes.
+AUDIT_ANCHORS = Bucket("audit-anchors", expire_after_days=401, object_lock_days=400)
+BUCKETS = (EVENT_BODIES, AUDIT_ANCHORS)
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -679,6 +709,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 indexes=("gsi2",),  # a subscription's dunning cases, closed when it ends
             ),
             METRIC_RECORDING,  # billing.payments_failed, billing.events_failed, billing.mrr
+            # billing.event.processed and subscription.changed, inside the event's commit
+            *AUDIT_WRITING,
         ),
         # A claim check's body, deleted once its event is applied.
         buckets=(BucketAccess(EVENT_BODIES, ("s3:GetObject", "s3:DeleteObject")),),
@@ -761,6 +793,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 ("dynamodb:GetItem", "dynamodb:PutItem"),
                 indexes=("gsi1",),  # the open cases
             ),
+            *AUDIT_WRITING,  # dunning.reminder_sent, ..., in the case's own transaction
         ),
         secrets=(STRIPE_API_KEY,),  # a customer's email when billing has none stored yet
         emails=DUNNING_EMAILS,
@@ -790,9 +823,16 @@ FUNCTIONS: tuple[Function, ...] = (
                     "dynamodb:UpdateItem",  # a key revoked
                 ),
             ),
+            *AUDIT_WRITING,  # api_key.created, api_key.revoked, auth.denied, admin.job.run
         ),
         secrets=(API_KEY_PEPPER,),
-        invokes=("billing-reconcile", "dunning", "revenue-rollup", "alerts-evaluate"),
+        invokes=(
+            "billing-reconcile",
+            "dunning",
+            "revenue-rollup",
+            "alerts-evaluate",
+            "audit-anchor",
+        ),
         timeout_s=29,
     ),
     Function(
@@ -1074,6 +1114,45 @@ def code_validator() -> Function:
 def dependency_layers() -> tuple[DependencyLayer, ...]:
     """Every function's own layers, each once, in the order functions declare them."""
     return tuple(dict.fromkeys(layer for fn in FUNCTIONS for layer in fn.layers))
+
+
+# --- audit (cognitionos.audit; functions/platform_api) -------------------------------------
+
+AUDIT_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "audit-api",
+        handler="platform_api.handlers.audit_api.lambda_handler",
+        description="Audit read API: events, chain verification, export with anchors",
+        routes=(
+            Route("GET", "/v1/audit/events"),
+            Route("GET", "/v1/audit/verify"),
+            Route("GET", "/v1/audit/export"),
+        ),
+        tables=(
+            TableAccess(AUDIT_TABLE, ("dynamodb:Query",)),  # a chain's entries and anchors
+            TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem",)),  # the chain's head
+            API_KEY_AUTH,
+            METRIC_RECORDING,  # audit.verification_failures
+        ),
+        buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:GetObject",)),),  # anchors, for an export
+        secrets=API_KEY_AUTH_SECRETS,
+    ),
+    Function(
+        "audit-anchor",
+        handler="platform_api.handlers.audit_anchor_job.lambda_handler",
+        description="Writes each audit chain's head to the Object Lock bucket",
+        job="audit-anchor",
+        schedule=Schedule("cron(15 0 * * ? *)"),  # daily, 00:15 UTC
+        tables=(
+            # Each chain's latest anchor record (a Query), and the new one (a conditional put).
+            TableAccess(AUDIT_TABLE, ("dynamodb:Query", "dynamodb:PutItem")),
+            TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:Scan",)),  # every chain's head
+        ),
+        buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:PutObject",)),),
+        timeout_s=300,
+    ),
+)
+FUNCTIONS += AUDIT_FUNCTIONS
 
 
 def function(name: str) -> Function:

@@ -13,10 +13,10 @@ from infra.constructs.naming import pascal
 
 NO_ACCESS_LOGS_REASON = (
     "Server access logs would need a second bucket, which S3 log delivery cannot encrypt with "
-    "a KMS key. Only the function roles the topology names may touch these objects, each "
-    "object is named after the Stripe event it carries, and those functions log the id of "
-    "every event they park or apply; enable CloudTrail S3 data events for an audit trail "
-    "beyond that."
+    "a KMS key. Only the function roles the topology names may touch these objects; an event "
+    "body is named after the Stripe event it carries and its functions log that id, an audit "
+    "anchor is named after its chain and seq and is locked against every change; enable "
+    "CloudTrail S3 data events for a trail beyond that."
 )
 
 
@@ -32,6 +32,7 @@ class Buckets(Construct):
         self.buckets = {bucket.name: self._bucket(bucket, key) for bucket in topology.BUCKETS}
 
     def _bucket(self, bucket: topology.Bucket, key: kms.IKey) -> s3.Bucket:
+        locked = bucket.object_lock_days is not None
         resource = s3.Bucket(
             self,
             pascal(bucket.name),
@@ -41,12 +42,22 @@ class Buckets(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
-            versioned=False,  # a delete must delete: no noncurrent copies of personal data
+            # A delete must delete: no noncurrent copies of personal data. Object Lock needs
+            # versions; a locked bucket holds no personal data (audit anchors: seqs, hashes).
+            versioned=locked,
+            object_lock_enabled=locked or None,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(
+                Duration.days(bucket.object_lock_days)
+            )
+            if bucket.object_lock_days is not None
+            else None,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-objects",
                     expiration=Duration.days(bucket.expire_after_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                    # A locked bucket's expired versions become noncurrent: gone a day later.
+                    noncurrent_version_expiration=Duration.days(1) if locked else None,
                 )
             ],
             removal_policy=RemovalPolicy.RETAIN,

@@ -159,7 +159,20 @@ def statements(
     found.extend(_use_key(key, fn, resources) for key in fn.keys)
     if fn.calls_models:
         found.append(invoke_models(log_group))
+    found.append(deny_audit_changes(resources))
     return found
+
+
+def deny_audit_changes(resources: Resources) -> iam.PolicyStatement:
+    """Every role, whatever it is allowed: no update or delete of an audit entry (nor of an
+    anchor record, kept in the same table). An explicit Deny wins over any Allow, so a
+    later grant cannot undo it; chain heads live in their own table, which this leaves."""
+    return iam.PolicyStatement(
+        sid="NeverChangeAuditEntries",
+        effect=iam.Effect.DENY,
+        actions=list(topology.AUDIT_DENIED_ACTIONS),
+        resources=[resources.tables[topology.AUDIT_TABLE.name].table_arn],
+    )
 
 
 # The Converse API is authorised as bedrock:InvokeModel on the model, or on the cross-region

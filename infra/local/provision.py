@@ -187,7 +187,19 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
 def create_bucket(s3: Any, bucket: Bucket, config: LocalConfig, made: Resources) -> str:
     """The bucket as the stack makes it: encrypted with the local key, private, expiring."""
     name = f"{config.prefix}-{bucket.name}"
-    s3.create_bucket(Bucket=name)  # us-east-1: no location constraint
+    locked = bucket.object_lock_days is not None
+    # us-east-1: no location constraint. Object Lock turns versioning on with it.
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=locked)
+    if bucket.object_lock_days is not None:
+        s3.put_object_lock_configuration(
+            Bucket=name,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {
+                    "DefaultRetention": {"Mode": "COMPLIANCE", "Days": bucket.object_lock_days}
+                },
+            },
+        )
     s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={

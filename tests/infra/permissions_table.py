@@ -57,9 +57,15 @@ def _label(resource: Any, labels: dict[str, str]) -> str:
     return text
 
 
-def role_statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+def role_statements(synth: Synth, role_id: str, effect: str = "Allow") -> list[dict[str, Any]]:
+    """The role's inline statements of one ``effect`` (every role also has the audit Deny)."""
     role = synth.resources[role_id]["Properties"]
-    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for policy in role.get("Policies", [])
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == effect
+    ]
 
 
 def actions_by_resource(

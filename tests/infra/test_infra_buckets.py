@@ -19,6 +19,9 @@ OBJECT_GRANTS = {
     "billing-reconcile": {"s3:PutObject"},
     "billing-process": {"s3:GetObject", "s3:DeleteObject"},
 }
+# The audit anchors: written by the job, read back for an export; never deleted by anyone.
+ANCHOR_GRANTS = {"audit-anchor": {"s3:PutObject"}, "audit-api": {"s3:GetObject"}}
+UNLOCKED = [b for b in topology.BUCKETS if b.object_lock_days is None]
 
 
 def bucket_resource(synth: Synth, bucket: topology.Bucket) -> dict[str, Any]:
@@ -30,9 +33,23 @@ def bucket_arn(synth: Synth, bucket: topology.Bucket) -> str:
     return f"<{synth.id(synth.stack.buckets.buckets[bucket.name])}.Arn>"
 
 
-def test_the_topology_declares_the_event_bodies_bucket() -> None:
-    assert topology.BUCKETS == (topology.EVENT_BODIES,)
+def test_the_topology_declares_the_event_bodies_and_audit_anchors_buckets() -> None:
+    assert topology.BUCKETS == (topology.EVENT_BODIES, topology.AUDIT_ANCHORS)
     assert topology.EVENT_BODIES.env_var == "EVENT_BODIES_BUCKET"
+    assert topology.AUDIT_ANCHORS.env_var == "AUDIT_ANCHORS_BUCKET"
+
+
+def test_the_anchors_bucket_locks_every_version_in_compliance_mode(synth: Synth) -> None:
+    props = bucket_resource(synth, topology.AUDIT_ANCHORS)["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}  # Object Lock needs it
+    assert props["ObjectLockEnabled"] is True
+    assert props["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 400}},
+    }
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] > topology.AUDIT_ANCHORS.object_lock_days  # type: ignore[operator]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
 
 
 @pytest.mark.parametrize("bucket", topology.BUCKETS, ids=lambda b: b.name)
@@ -45,7 +62,7 @@ def test_a_bucket_is_encrypted_with_the_stack_key(synth: Synth, bucket: topology
     assert rule["BucketKeyEnabled"] is True
 
 
-@pytest.mark.parametrize("bucket", topology.BUCKETS, ids=lambda b: b.name)
+@pytest.mark.parametrize("bucket", UNLOCKED, ids=lambda b: b.name)
 def test_a_bucket_blocks_all_public_access_and_is_retained_unversioned(
     synth: Synth, bucket: topology.Bucket
 ) -> None:
@@ -85,6 +102,8 @@ def test_objects_expire_after_the_declared_days(synth: Synth, bucket: topology.B
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == bucket.expire_after_days
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    if bucket.object_lock_days is None:
+        assert "NoncurrentVersionExpiration" not in rule
     assert "Prefix" not in rule and "Filter" not in rule  # every object
 
 
@@ -114,13 +133,19 @@ def test_a_role_has_exactly_its_s3_object_actions_on_the_bucket_objects(
     synth: Synth, fn: topology.Function
 ) -> None:
     found = object_statements(synth, fn)
-    if fn.name not in OBJECT_GRANTS:
-        assert found == []
-        return
-    (statement,) = found
-    assert set(as_list(statement["Action"])) == OBJECT_GRANTS[fn.name]
-    assert render(statement["Resource"]) == f"{bucket_arn(synth, topology.EVENT_BODIES)}/*"
-    assert "Condition" not in statement
+    expected = [
+        (grants[fn.name], bucket)
+        for grants, bucket in (
+            (OBJECT_GRANTS, topology.EVENT_BODIES),
+            (ANCHOR_GRANTS, topology.AUDIT_ANCHORS),
+        )
+        if fn.name in grants
+    ]
+    assert len(found) == len(expected)
+    for statement, (actions, bucket) in zip(found, expected, strict=True):
+        assert set(as_list(statement["Action"])) == actions
+        assert render(statement["Resource"]) == f"{bucket_arn(synth, bucket)}/*"
+        assert "Condition" not in statement
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)

@@ -74,6 +74,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table billing index gsi2": QUERY,
             "table subject-keys": dynamodb("GetItem", "PutItem"),
             "table metrics": dynamodb("UpdateItem"),
+            **AUDIT_WRITING,
             "queue billing-events": CONSUME | SEND,
             "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
             "secret stripe-api-key": SECRET,
@@ -114,6 +115,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table billing": dynamodb("GetItem", "PutItem"),
             "table billing index gsi1": QUERY,
             "table subject-keys": dynamodb("GetItem"),
+            **AUDIT_WRITING,
             "secret stripe-api-key": SECRET,
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt"},
@@ -122,12 +124,31 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "platform-api": own_logs
         | {
             "table api-keys": dynamodb("GetItem", "Scan", "PutItem", "UpdateItem"),
+            **AUDIT_WRITING,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
             "function billing-reconcile": INVOKE,
             "function billing-dunning": INVOKE,
             "function revenue-rollup": INVOKE,
             "function alerts-evaluate": INVOKE,
+            "function audit-anchor": INVOKE,
+        },
+        "audit-api": own_logs
+        | {
+            "table audit": dynamodb("Query"),
+            "table audit-heads": dynamodb("GetItem"),
+            "table api-keys": dynamodb("GetItem"),
+            "table metrics": dynamodb("UpdateItem"),
+            "bucket audit-anchors/*": {"s3:GetObject"},
+            "secret api-key-pepper": SECRET,
+            "stack key": PRODUCE,
+        },
+        "audit-anchor": own_logs
+        | {
+            "table audit": dynamodb("Query", "PutItem"),
+            "table audit-heads": dynamodb("Scan"),
+            "bucket audit-anchors/*": {"s3:PutObject"},
+            "stack key": PRODUCE,
         },
         "revenue-rollup": own_logs
         | {
@@ -251,12 +272,22 @@ PII_KEY_ACTIONS = {
 }
 S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 WRITE = dynamodb("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
-# Only the two functions that list a whole table scan, and no one scans an index.
-SCANNERS = {"platform-api", "billing-reconcile"}
+# Only the functions that list a whole table scan (API keys, stored subscriptions, the audit
+# chains' heads), and no one scans an index.
+SCANNERS = {"platform-api", "billing-reconcile", "audit-anchor"}
+# What every function role is denied on the audit entries' table, whatever it is allowed.
+AUDIT_DENIED = dynamodb(
+    "UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLUpdate", "PartiQLDelete"
+)
+AUDIT_WRITING = {
+    "table audit": dynamodb("PutItem"),
+    "table audit-heads": dynamodb("GetItem", "UpdateItem"),
+}
 
 
-def statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
-    """Every statement granted to a role: inline policies and any attached AWS::IAM::Policy."""
+def statements(synth: Synth, role_id: str, effect: str = "Allow") -> list[dict[str, Any]]:
+    """Every statement of ``effect`` a role has: inline policies and any attached
+    AWS::IAM::Policy. (Every function role has one Deny: the audit entries'.)"""
     role = synth.resources[role_id]["Properties"]
     found = [
         s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
@@ -264,7 +295,7 @@ def statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
     for policy in synth.of_type("AWS::IAM::Policy").values():
         if role_id in refs(policy["Properties"].get("Roles", [])):
             found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return found
+    return [s for s in found if s["Effect"] == effect]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -376,6 +407,18 @@ def test_each_function_is_allowed_exactly_its_specified_actions_on_each_resource
     assert set(spec) == {fn.name for fn in topology.FUNCTIONS}
     for fn in topology.FUNCTIONS:
         assert actions_by_resource(synth, fn) == spec[fn.name], fn.name
+
+
+@pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)
+def test_every_role_is_denied_changing_or_deleting_audit_entries(
+    synth: Synth, fn: topology.Function
+) -> None:
+    (deny,) = statements(synth, role_id(synth, fn), effect="Deny")
+    assert set(as_list(deny["Action"])) == AUDIT_DENIED
+    assert refs(deny["Resource"]) == {synth.id(synth.stack.data.tables["audit"])}
+    assert "/" not in render(deny["Resource"])  # the entries' table itself, no index
+    heads = synth.id(synth.stack.data.tables["audit-heads"])
+    assert heads not in refs(deny["Resource"])  # heads move: their own table, not denied
 
 
 def test_the_table_of_actions_per_function_is_written_for_review(synth: Synth) -> None:

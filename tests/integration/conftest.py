@@ -75,6 +75,7 @@ def reset_runtime_caches() -> None:
     import agents.settings
     import billing.settings
     import code_validation.settings
+    import cognitionos.audit.store
     import cognitionos.crypto
     import cognitionos.http
     import cognitionos.metrics_store
@@ -88,6 +89,7 @@ def reset_runtime_caches() -> None:
     parameters.clear_caches()
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()
+    cognitionos.audit.store.reset_caches()
     cognitionos.usage.usage_settings.cache_clear()
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()

@@ -101,7 +101,9 @@ def check(
             label = f"{table.name if table else name}{f' index {index}' if index else ''}"
             calls.append((action, label))
             access = _table_access(fn, table) if table else None
-            if index is None:
+            if table == topology.AUDIT_TABLE and action in topology.AUDIT_DENIED_ACTIONS:
+                allowed = False  # every role's explicit Deny (policies.deny_audit_changes)
+            elif index is None:
                 allowed = access is not None and action in access.actions
             else:
                 allowed = access is not None and action == "dynamodb:Query"

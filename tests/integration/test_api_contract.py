@@ -49,6 +49,10 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "POST /v1/alerts/{alert_id}/resolve": ("/v1/alerts/alert-1!/resolve", None, None),
     # code validation: refused before anything is invoked
     "POST /v1/code/validations": ("/v1/code/validations", None, {"files": {"../x.py": ""}}),
+    # audit
+    "GET /v1/audit/events": ("/v1/audit/events", {"since": "yesterday"}, None),
+    "GET /v1/audit/verify": ("/v1/audit/verify", {"tenant_id": "acme"}, None),
+    "GET /v1/audit/export": ("/v1/audit/export", {"from_seq": "0"}, None),
 }
 
 
@@ -94,7 +98,9 @@ def test_a_bad_request_is_401_without_a_good_key_403_without_the_scope_then_422(
 ) -> None:
     from cognitionos.http import api_key_store
 
-    auditor, _ = api_key_store().create("auditor", ["audit:read"], None, "2025-01-01T00:00:00Z")
+    # A key with one scope no route but the audit routes accepts (and one for those).
+    scope = "billing:read" if "/v1/audit/" in route_key else "audit:read"
+    auditor, _ = api_key_store().create("other", [scope], None, "2025-01-01T00:00:00Z")
 
     no_key = call(context, route_key, key=None)
     unknown_key = call(context, route_key, key="cos_0123456789abcdef_" + "x" * 43)

@@ -167,11 +167,14 @@ def test_aws_calls_per_subscription_event_applied_two_stale_two_ignored_one(
         process(aws, context, [other_body])
 
     # One query of the customer's history, one transaction: the version (and the state when
-    # newest), the MRR change records and the processed status together; then the
-    # billing.mrr gauge set from the records just written (one UpdateItem per currency).
+    # newest), the MRR change records, the processed status and the audit entries together;
+    # then the billing.mrr gauge set from the records just written (one UpdateItem per
+    # currency). The first event of a tenant reads its audit chain's head; the environment
+    # keeps the head it wrote, so the next event of the tenant reads nothing more.
     assert applied == {
         "dynamodb.Query": 1,
         "dynamodb.TransactWriteItems": 1,
+        "dynamodb.GetItem": 1,
         "dynamodb.UpdateItem": 1,
     }
     assert stale == {
@@ -201,9 +204,10 @@ def test_aws_calls_per_paid_invoice_four_and_an_older_finalized_one_two(
         process(aws, context, [older_body])
 
     # The state (read, then one transaction), then dunning: the invoice's case is read and a
-    # closed marker left, so a failure delivered late cannot open a case.
+    # closed marker left, so a failure delivered late cannot open a case. One GetItem more:
+    # the tenant's audit chain head, read once per execution environment.
     assert applied == {
-        "dynamodb.GetItem": 2,
+        "dynamodb.GetItem": 3,
         "dynamodb.TransactWriteItems": 1,
         "dynamodb.PutItem": 1,
     }

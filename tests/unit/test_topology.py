@@ -246,7 +246,9 @@ def test_the_local_runner_passes_a_bucket_name_only_to_its_declarers() -> None:
     jobs = {job: f"local-{fn.name}" for job, fn in topology.jobs().items()}
     for fn in topology.FUNCTIONS:
         env = function_env(fn, LocalConfig(), made, jobs)
-        if fn.buckets:
-            assert env["EVENT_BODIES_BUCKET"] == "local-event-bodies", fn.name
-        else:
-            assert "EVENT_BODIES_BUCKET" not in env, fn.name
+        declared = {access.bucket for access in fn.buckets}
+        for bucket in topology.BUCKETS:
+            if bucket in declared:
+                assert env[bucket.env_var] == f"local-{bucket.name}", fn.name
+            else:
+                assert bucket.env_var not in env, fn.name

@@ -26,6 +26,14 @@ from billing.logic.history import CustomerHistory, HistoryEntry, TieKey
 from billing.logic.movements import MrrChange, effective_time
 from billing.logic.process import CommitPlan, CommitResult
 from billing.logic.state import Kind, ObjectVersion, StateChange
+from cognitionos.audit.chain import Draft
+from cognitionos.audit.store import (
+    LOST_RACE,
+    AuditLog,
+    ChainContended,
+    PreparedAppend,
+    contention_pause,
+)
 from cognitionos.crypto import SubjectErased
 from cognitionos.dynamodb import all_items, is_condition_failure, plain
 from cognitionos.mrr_feed import SET_SK, feed_index_keys
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_TRANSACTION_ITEMS = 100
+# A commit whose audit chain moved meanwhile is placed after the new head and tried again.
+MAX_AUDIT_ATTEMPTS = 8
 # DynamoDB's item limit is 400 KB; a record takes ~120 bytes, so ~3,000 records fit.
 MAX_RECORD_SET_BYTES = 350_000
 
@@ -72,6 +82,7 @@ class BillingState:
         table: Table,
         encryptor: FieldEncryptor | None = None,
         clock_ms: Callable[[], int] = _now_ms,  # a record set's position in the feed
+        audit: AuditLog | None = None,  # records each processed event in the same commit
     ) -> None:
         self._table = table
         self._client = table.meta.client
@@ -82,6 +93,7 @@ class BillingState:
         # needs no second read, and a currency the records no longer name is set to 0.
         self._records_known: dict[str, tuple[MrrChange, ...]] = {}
         self._currencies_known: dict[str, set[str]] = {}
+        self._audit = audit
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -242,35 +254,67 @@ class BillingState:
             items.append(
                 ("status", {"Update": status_update(self._table.name, plan.event_id, "processed")})
             )
-        if len(items) > MAX_TRANSACTION_ITEMS:
+        drafts = audit_drafts(plan, self._audit)
+        room = MAX_TRANSACTION_ITEMS - (len(drafts) + 1 if drafts else 0)
+        if len(items) > room:
             raise ValueError(
                 f"one event writes {len(items)} items, more than a transaction holds "
-                f"({MAX_TRANSACTION_ITEMS}): customer {plan.customer_id} awaits too many coupons"
+                f"({room} beside its audit entries): customer {plan.customer_id} awaits too "
+                "many coupons"
             )
+        audit = self._audit if drafts else None
+        appended = audit.prepare(drafts) if audit else None
+        for attempt in range(MAX_AUDIT_ATTEMPTS):
+            if attempt > 1:
+                contention_pause(attempt)
+            outcome, reasons = self._transact(items, appended, str(plan.event_id))
+            if outcome is not None:
+                break
+            # Only the audit chain moved under this commit (another writer appended to the
+            # tenant's chain): the same writes, with the entries placed after the new head.
+            appended = audit.after_conflict(appended, reasons)  # type: ignore[union-attr, arg-type]
+        else:
+            raise ChainContended(f"customer {plan.customer_id}'s audit chain kept moving")
+        if outcome == "committed" and audit and appended:
+            audit.committed(appended)
+        if outcome == "committed" and plan.writes_records and plan.customer_id is not None:
+            self._know(plan.customer_id, plan.records)
+        return outcome
+
+    def _transact(
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        appended: PreparedAppend | None,
+        event_id: str,
+    ) -> tuple[CommitResult | None, list[dict[str, Any]]]:
+        """The transaction's result; ``None`` with the reasons when only the audit chain's
+        head had moved."""
+        audit_items = appended.transact_items if appended else []
         try:
             self._client.transact_write_items(
-                TransactItems=[spec for _, spec in items]  # type: ignore[misc]
+                TransactItems=[spec for _, spec in items] + audit_items  # type: ignore[arg-type]
             )
         except ClientError as exc:
             reasons = _cancellation_reasons(exc)
             if not reasons:
                 raise
+            billing_reasons = reasons[: len(items)]
             failed = {
                 role
-                for (role, _), r in zip(items, reasons, strict=True)
+                for (role, _), r in zip(items, billing_reasons, strict=True)
                 if r.get("Code") == "ConditionalCheckFailed"
             }
             if "status" in failed:
-                _require_logged(reasons[-1], str(plan.event_id))
-                return "duplicate"
+                _require_logged(billing_reasons[-1], event_id)
+                return "duplicate", reasons
             if "coupon" in failed:
-                return "coupon_arrived"
+                return "coupon_arrived", reasons
             if "state" in failed:
-                return "state_moved"
+                return "state_moved", reasons
+            if appended and any(r.get("Code") in LOST_RACE for r in reasons[len(items) :]):
+                return None, reasons
             raise
-        if plan.writes_records and plan.customer_id is not None:
-            self._know(plan.customer_id, plan.records)
-        return "committed"
+        return "committed", []
 
     def _know(self, customer_id: str, records: tuple[MrrChange, ...]) -> None:
         self._records_known[customer_id] = records
@@ -398,6 +442,50 @@ class BillingState:
             }
             writes.append(("coupon", {"ConditionCheck": check}))
         return writes
+
+
+def audit_drafts(plan: CommitPlan, audit: AuditLog | None) -> list[Draft]:
+    """What the commit of ``plan`` records in the tenant's audit chain: the event processed,
+    and a subscription's new current version. Nothing for a re-derivation (no event)."""
+    if audit is None or plan.event_id is None:
+        return []
+    changed = plan.state or (plan.versions[0] if plan.versions else None)
+    tenant = plan.customer_id or (changed.customer_id if changed else None)
+    if tenant is None and changed is not None and changed.kind == "customer":
+        tenant = changed.object_id
+    details: dict[str, Any] = {"stripe_event_id": plan.event_id}
+    if changed is not None:
+        details |= {
+            "object": f"{changed.kind}:{changed.object_id}",
+            "version": changed.version,
+            "current": plan.state is not None,  # False: an older version, history only
+        }
+    resource = f"stripe_event:{plan.event_id}"
+    drafts = [
+        audit.draft(
+            "billing.event.processed",
+            actor="stripe",
+            resource=resource,
+            tenant_id=tenant,
+            details=details,
+        )
+    ]
+    if plan.state is not None and plan.state.kind == "subscription":
+        status = plan.state.attributes.get("status")
+        drafts.append(
+            audit.draft(
+                "subscription.changed",
+                actor="stripe",
+                resource=f"subscription:{plan.state.object_id}",
+                tenant_id=tenant,
+                details={
+                    "stripe_event_id": plan.event_id,
+                    "status": str(status) if status is not None else None,
+                    "version": plan.state.version,
+                },
+            )
+        )
+    return drafts
 
 
 def _record_item(record: MrrChange) -> dict[str, Any]:

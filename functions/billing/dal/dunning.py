@@ -16,6 +16,7 @@ from billing.dal.mailer import SesMailer
 from billing.dal.recipients import CustomerRecipients
 from billing.logic.dunning_service import Dunning, RecipientDirectory
 from billing.settings import DunningEmailSettings
+from cognitionos.audit.store import audit_log
 from cognitionos.crypto import subject_keyring
 
 if TYPE_CHECKING:
@@ -38,4 +39,5 @@ def dunning_service(
             "final_notice": settings.dunning_final_notice_email_template,
         },
     )
-    return Dunning(DunningCases(table), mailer, recipients, clock=lambda: int(time.time()))
+    cases = DunningCases(table, audit_log())  # dunning.* in the customer's audit chain
+    return Dunning(cases, mailer, recipients, clock=lambda: int(time.time()))

@@ -20,6 +20,14 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from billing.logic.dunning import TOMBSTONE_TTL_S, CaseStatus, DunningCase, EmailRecord
+from billing.logic.dunning_audit import audit_transitions
+from cognitionos.audit.chain import Draft
+from cognitionos.audit.store import (
+    AuditLog,
+    ChainContended,
+    cancellation_reasons,
+    contention_pause,
+)
 from cognitionos.dynamodb import (
     all_items,
     decode_page_token,
@@ -38,6 +46,9 @@ def case_key(invoice_id: str) -> dict[str, str]:
     return {"pk": f"DUNNING#{invoice_id}", "sk": "CASE"}
 
 
+MAX_AUDIT_ATTEMPTS = 8  # the case's write placed after a moved audit head, again
+
+
 @dataclass(frozen=True)
 class CasePage:
     cases: list[DunningCase]
@@ -45,19 +56,28 @@ class CasePage:
 
 
 class DunningCases:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, audit: AuditLog | None = None) -> None:
         self._table = table
+        self._audit = audit  # records a case's audited steps in the case's own write
 
     def get(self, invoice_id: str) -> DunningCase | None:
         item = self._table.get_item(Key=case_key(invoice_id), ConsistentRead=True).get("Item")
         return case_from_item(plain(item)) if item else None
 
-    def save(self, case: DunningCase, expected_revision: int | None) -> bool:
+    def save(
+        self,
+        case: DunningCase,
+        expected_revision: int | None,
+        previous: DunningCase | None = None,
+    ) -> bool:
         item = case_item(case, (expected_revision or 0) + 1)
         if expected_revision is None:
             condition: Any = Attr("pk").not_exists()
         else:
             condition = Attr("revision").eq(expected_revision)
+        drafts = self._audit_drafts(previous, case)
+        if drafts and self._audit is not None:
+            return self._save_with_audit(item, expected_revision, drafts, self._audit)
         try:
             self._table.put_item(Item=item, ConditionExpression=condition)
         except ClientError as exc:
@@ -65,6 +85,55 @@ class DunningCases:
                 return False
             raise
         return True
+
+    def _audit_drafts(self, previous: DunningCase | None, case: DunningCase) -> list[Draft]:
+        if self._audit is None:
+            return []
+        return [
+            self._audit.draft(
+                action,
+                actor="system",
+                resource=f"invoice:{case.invoice_id}",
+                tenant_id=case.customer,
+                details=details,
+            )
+            for action, details in audit_transitions(previous, case)
+        ]
+
+    def _save_with_audit(
+        self,
+        item: dict[str, Any],
+        expected_revision: int | None,
+        drafts: list[Draft],
+        audit: AuditLog,
+    ) -> bool:
+        """The case and its audit entries in one transaction; False if the case moved."""
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item}
+        if expected_revision is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#r = :r"
+            put["ExpressionAttributeNames"] = {"#r": "revision"}
+            put["ExpressionAttributeValues"] = {":r": expected_revision}
+        appended = audit.prepare(drafts)
+        for attempt in range(MAX_AUDIT_ATTEMPTS):
+            if attempt > 1:
+                contention_pause(attempt)
+            try:
+                self._table.meta.client.transact_write_items(
+                    TransactItems=[{"Put": put}, *appended.transact_items]  # type: ignore[typeddict-item, list-item]
+                )
+            except ClientError as exc:
+                reasons = cancellation_reasons(exc)
+                if not reasons:
+                    raise
+                if reasons[0].get("Code") == "ConditionalCheckFailed":
+                    return False  # another writer changed the case: decided again
+                appended = audit.after_conflict(appended, reasons)
+                continue
+            audit.committed(appended)
+            return True
+        raise ChainContended(f"customer {item.get('customer')}'s audit chain kept moving")
 
     def cases_of_subscription(self, subscription_id: str) -> list[DunningCase]:
         key = Key("gsi2pk").eq(f"DUNNING#SUBSCRIPTION#{subscription_id}")

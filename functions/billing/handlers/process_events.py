@@ -31,6 +31,7 @@ from billing.logic.queued_messages import parse_message
 from billing.models.events import ClaimCheck, RederiveRequest, StripeEventEnvelope
 from billing.settings import ProcessSettings, process_settings
 from cognitionos import deadline, metrics_store
+from cognitionos.audit.store import audit_log
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
 from cognitionos.observability import MetricUnit, logger, metrics, traced
@@ -56,7 +57,7 @@ class Processor:
     def __init__(self, settings: ProcessSettings) -> None:
         self.settings = settings
         self.table = dynamodb_table(settings.billing_table)
-        self.state = BillingState(self.table, subject_keyring())
+        self.state = BillingState(self.table, subject_keyring(), audit=audit_log())
         self.arrivals = CouponArrivals(self.state, EventQueue(settings.billing_events_queue_url))
         stripe = ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base)
         self.coupons = StoredCoupons(self.state, stripe, self.arrivals)

@@ -23,9 +23,15 @@ MAX_WRITE_ATTEMPTS = 5
 class CaseStore(Protocol):
     def get(self, invoice_id: str) -> DunningCase | None: ...
 
-    def save(self, case: DunningCase, expected_revision: int | None) -> bool:
+    def save(
+        self,
+        case: DunningCase,
+        expected_revision: int | None,
+        previous: DunningCase | None = None,
+    ) -> bool:
         """Write ``case`` if the stored revision is still ``expected_revision`` (None: no
-        case yet); False if another writer got there first."""
+        case yet); False if another writer got there first. ``previous``: the stored case
+        it replaces, from which the write's audit entries are derived."""
         ...
 
     def cases_of_subscription(self, subscription_id: str) -> list[DunningCase]: ...
@@ -214,6 +220,6 @@ class Dunning:
             if changed is None:
                 return current, False
             expected = current.revision if current else None
-            if self._cases.save(changed, expected):
+            if self._cases.save(changed, expected, previous=current):
                 return changed, True
         raise ConcurrentUpdate(f"dunning case {invoice_id} kept changing; retry later")

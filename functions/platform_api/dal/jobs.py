@@ -28,11 +28,16 @@ class JobRunner:
     def __init__(self, job_functions: dict[str, str]) -> None:
         self._functions = job_functions
 
-    def run(self, job: str) -> Any:
-        """The job's summary; NotFound for an unknown job, JobFailed if it raised."""
+    def require(self, job: str) -> str:
+        """The function that runs ``job``; NotFound for an unknown job."""
         function_name = self._functions.get(job)
         if function_name is None:
             raise NotFound(f"no job '{job}'; jobs: {sorted(self._functions)}")
+        return function_name
+
+    def run(self, job: str) -> Any:
+        """The job's summary; NotFound for an unknown job, JobFailed if it raised."""
+        function_name = self.require(job)
         try:
             # No retry: a slow job is still running, and a retry would start it twice.
             response = client("lambda", read_timeout_s=JOB_WAIT_S, retry=False).invoke(

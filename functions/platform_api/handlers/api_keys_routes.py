@@ -7,6 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from cognitionos.audit.store import audit_log
 from cognitionos.auth import ADMIN, KEY_ID_PATTERN
 from cognitionos.dynamodb import decode_page_token, encode_page_token
 from cognitionos.errors import NotFound
@@ -17,6 +18,7 @@ from cognitionos.http import (
     Limit,
     NextToken,
     api_key_store,
+    current_principal,
     documented_responses,
     require_scope,
 )
@@ -24,7 +26,7 @@ from cognitionos.timeutil import iso, now
 from platform_api.models.api_keys import ApiKeyPage, ApiKeyView, CreateApiKeyRequest, CreatedApiKey
 
 router = APIGatewayHttpRouter()
-admin_only = require_scope(ADMIN)
+admin_only = require_scope(ADMIN, audit_denials=True)
 ADMIN_ERRORS = {401: UNAUTHORIZED, 403: "The key lacks the `admin` scope"}
 ADMIN_EXAMPLES = {403: "this API key lacks the 'admin' scope"}
 UNKNOWN_PAGE = "`next_token` is not one this listing issued"
@@ -59,6 +61,13 @@ UNKNOWN_PAGE = "`next_token` is not one this listing issued"
 def create_api_key(request: CreateApiKeyRequest) -> CreatedApiKey:
     issued, view = api_key_store().create(
         request.name, request.scopes, request.tenant_id, created_at=iso(now())
+    )
+    audit_log().record(
+        "api_key.created",
+        actor=current_principal(router).key_id,
+        resource=f"api_key:{issued.key_id}",
+        tenant_id=request.tenant_id,
+        details={"scopes": sorted(view["scopes"])},
     )
     return CreatedApiKey(**view, key=issued.key)
 
@@ -111,4 +120,12 @@ def revoke_api_key(
     store = api_key_store()
     if not store.revoke(key_id, revoked_at=iso(now())):
         raise NotFound(f"no API key {key_id}")
-    return ApiKeyView(**(store.get(key_id) or {}))
+    view = store.get(key_id) or {}
+    audit_log().record(
+        "api_key.revoked",
+        actor=current_principal(router).key_id,
+        resource=f"api_key:{key_id}",
+        tenant_id=view.get("tenant_id"),
+        details={"revoked_at": str(view.get("revoked_at"))},
+    )
+    return ApiKeyView(**view)

@@ -7,8 +7,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from cognitionos.audit.store import audit_log
 from cognitionos.auth import ADMIN
-from cognitionos.http import INVALID, UNAUTHORIZED, documented_responses, require_scope
+from cognitionos.http import (
+    INVALID,
+    UNAUTHORIZED,
+    current_principal,
+    documented_responses,
+    require_scope,
+)
 from platform_api.dal.jobs import JOB_WAIT_S, JobRunner
 from platform_api.models.api_keys import JobRun
 from platform_api.settings import platform_settings
@@ -18,13 +25,13 @@ router = APIGatewayHttpRouter()
 
 @router.post(
     "/v1/admin/jobs/<job>",
-    middlewares=[require_scope(ADMIN)],
+    middlewares=[require_scope(ADMIN, audit_denials=True)],
     tags=["platform"],
     summary="Run a scheduled job now",
     description=(
         "Runs the job as its schedule would, with every part of it due now, and answers "
         "with what it returned. Jobs: `alerts-evaluate`, `billing-reconcile`, `dunning`, "
-        "`revenue-rollup`. "
+        "`revenue-rollup`, `audit-anchor`. "
         "Needs `admin`."
     ),
     responses=documented_responses(
@@ -53,5 +60,13 @@ def run_job(
         ),
     ],
 ) -> JobRun:
-    summary = JobRunner(platform_settings().job_functions).run(job)
-    return JobRun(job=job, summary=summary)
+    runner = JobRunner(platform_settings().job_functions)
+    runner.require(job)
+    # Recorded before it runs: a job that fails or times out was still asked for.
+    audit_log().record(
+        "admin.job.run",
+        actor=current_principal(router).key_id,
+        resource=f"job:{job}",
+        details={"job": job},
+    )
+    return JobRun(job=job, summary=runner.run(job))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -25,13 +26,22 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, Field
 
+from cognitionos.audit.store import audit_log
 from cognitionos.auth import ApiKeyStore, Principal, bearer_token
 from cognitionos.aws import dynamodb_table
-from cognitionos.errors import BadRequest, DomainError, UnsupportedMediaType
+from cognitionos.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from cognitionos.observability import logger
 from cognitionos.settings import FunctionSettings, load_settings
 
 PEPPER_MAX_AGE_S = 300
+# The key id of a presented key (never its secret), for the audit of a refused request.
+KEY_ID_IN_HEADER = re.compile(r"\bcos_(?P<key_id>[a-z0-9]{16})_")
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -175,13 +185,24 @@ class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
 
     The resolver runs it before request validation (``_CallerFirst``); it runs again as a
     route middleware, where it only checks the scope of the principal already found.
+    ``audit_denials``: a refused request (401, 403) is recorded as ``auth.denied`` in the
+    audit log (the function's topology entry includes ``AUDIT_WRITING``).
     """
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, audit_denials: bool = False) -> None:
         super().__init__()
         self.scope = scope
+        self.audit_denials = audit_denials
 
     def authorize(self, app: APIGatewayHttpResolver) -> None:
+        try:
+            self._authorize(app)
+        except (Unauthorized, Forbidden) as denial:
+            if self.audit_denials:
+                _record_denial(app, denial)
+            raise
+
+    def _authorize(self, app: APIGatewayHttpResolver) -> None:
         principal = app.context.get("principal")
         if not isinstance(principal, Principal):
             token = bearer_token(app.current_event.headers.get("authorization"))
@@ -197,8 +218,28 @@ class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
         return next_middleware(app)
 
 
-def require_scope(scope: str) -> RequireScope:
-    return RequireScope(scope)
+def require_scope(scope: str, *, audit_denials: bool = False) -> RequireScope:
+    return RequireScope(scope, audit_denials)
+
+
+def _record_denial(app: APIGatewayHttpResolver, denial: DomainError) -> None:
+    """``auth.denied``: who (the key id when the key was well-formed, never its secret),
+    which route, and why; in the key's tenant's chain, else the operators'."""
+    principal = app.context.get("principal")
+    actor, tenant = "anonymous", None
+    if isinstance(principal, Principal):
+        actor, tenant = principal.key_id, principal.tenant_id
+    else:
+        match = KEY_ID_IN_HEADER.search(app.current_event.headers.get("authorization") or "")
+        actor = match["key_id"] if match else actor
+    event = app.current_event
+    audit_log().record(
+        "auth.denied",
+        actor=actor,
+        resource=f"route:{event.http_method} {event.path}",
+        tenant_id=tenant,
+        details={"status": denial.status_code, "reason": denial.message[:200]},
+    )
 
 
 class _CallerFirst(OpenAPIRequestValidationMiddleware):

@@ -1,0 +1,24 @@
+"""The audit read API: events, verification and export of one chain (``audit:read``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cognitionos.http import create_resolver
+from cognitionos.observability import logger, metrics, traced
+from platform_api.handlers import audit_routes
+from platform_api.settings import audit_api_settings
+
+app = create_resolver()
+app.include_router(audit_routes.router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@traced
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    audit_api_settings()
+    return app.resolve(event, context)
