@@ -288,6 +288,7 @@ def test_a_claim_check_costs_an_s3_get_and_delete_more_and_its_redelivery_two_ca
         "dynamodb.Query": 1,
         "dynamodb.GetItem": 1,  # the tenant's audit chain head, once per environment
         "dynamodb.TransactWriteItems": 1,  # with the audit entries
+        "dynamodb.UpdateItem": 1,  # the billing.mrr gauge, from the records just written
         "s3.DeleteObject": 1,
     }
     assert redelivered == {"s3.GetObject": 1, "dynamodb.GetItem": 1}
