@@ -30,7 +30,6 @@ from tests.e2e.conftest import ROOT, Runner
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 E2E_DIR = Path(__file__).resolve().parent
-MAX_EXAMPLES = 15  # per operation and phase: the two runs take about a minute each
 SEED = 20250301  # the same cases every run, so a failure here is one anyone can replay
 RUN_TIMEOUT_S = 300
 
@@ -53,8 +52,6 @@ def schemathesis(runner: Runner, report_dir: Path, key: str | None) -> dict[str,
         "all",
         "--exclude-checks",
         "unsupported_method",
-        "--max-examples",
-        str(MAX_EXAMPLES),
         "--seed",
         str(SEED),
         # One worker: Hypothesis's lambda descriptions are not thread-safe on Python 3.11
