@@ -10,12 +10,13 @@ and the cache's minimum are billed by the hour (docs/ALERTS.md).
 
 from __future__ import annotations
 
-from aws_cdk import Fn, RemovalPolicy, Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from infra.constructs.networks import flow_logged_vpc
 
 VALKEY_PORT = 6379
 
@@ -25,19 +26,11 @@ class AlertsCache(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        flow_logs = logs.LogGroup(
+        self.vpc = flow_logged_vpc(
             self,
-            "FlowLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            max_azs=2,
+            key=key,
             nat_gateways=1,
-            subnet_configuration=[
+            subnets=[
                 ec2.SubnetConfiguration(
                     name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
                 ),
@@ -47,11 +40,6 @@ class AlertsCache(Construct):
                     cidr_mask=24,
                 ),
             ],
-            flow_logs={
-                "all": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
-                )
-            },
         )
         self.functions_security_group = ec2.SecurityGroup(
             self,

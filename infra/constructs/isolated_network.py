@@ -9,11 +9,11 @@ the function's network interfaces (Hyperplane ENIs) are free too.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from infra.constructs.networks import flow_logged_vpc
 
 
 class IsolatedNetwork(Construct):
@@ -21,29 +21,16 @@ class IsolatedNetwork(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        flow_logs = logs.LogGroup(
+        self.vpc = flow_logged_vpc(
             self,
-            "FlowLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            max_azs=2,
+            key=key,
             nat_gateways=0,
-            subnet_configuration=[
+            subnets=[
                 ec2.SubnetConfiguration(
                     name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
                 )
             ],
             restrict_default_security_group=False,  # a custom resource (a Lambda) otherwise
-            flow_logs={
-                "all": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
-                )
-            },
         )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.security_group = ec2.SecurityGroup(
