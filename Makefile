@@ -17,7 +17,7 @@ CHART_JS_SRC := node_modules/chart.js/dist/chart.umd.min.js
 CHART_JS := functions/revenue/dashboard/vendor/chart.umd.min.js
 
 # The venv is rebuilt whenever a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-agents.txt package.json package-lock.json
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-agents.txt requirements-operators.txt package.json package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -51,7 +51,7 @@ format: $(VENV)/.installed
 
 security: $(VENV)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r functions layers infra app.py
-	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt -r requirements-code-validation.txt
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-agents.txt -r requirements-code-validation.txt -r requirements-operators.txt
 
 synth: $(VENV)/.installed
 	npx cdk synth --quiet
