@@ -22,15 +22,20 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from cognitionos.http import RequireScope
 from infra import topology
 
 OUTPUT = Path(__file__).resolve().parent.parent / "functions" / "platform_api" / "openapi.json"
 DESCRIPTION = (
-    "CognitionOS: Stripe billing, revenue analytics and alerting (agents and privacy are "
-    "planned).\n\n"
+    "CognitionOS: Stripe billing, revenue analytics, durable AI agents, code validation, "
+    "alerting and a verifiable audit log (privacy routes are planned).\n\n"
     "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route: no key or an "
-    "unknown one is a 401, a key without the route's scope a 403, and the key is checked "
-    "before anything else in the request. Every answer is JSON; an error is "
+    "unknown one is a 401, a key without the route's scope (named in the operation's "
+    "security requirement; `admin` implies every scope) a 403, and the key is checked "
+    "before anything else in the request. A key bound to a tenant (a Stripe customer) "
+    "sees only that tenant: another tenant's customer, subscription, event or run is a "
+    "404, its audit chain a 403, and routes that span every tenant (revenue, alerts, "
+    "admin) answer a bound key 403. Every answer is JSON; an error is "
     '`{"message": ...}` (a 422 adds `errors`, one entry per problem). Money is an '
     "integer in minor units beside a lower-case ISO `currency`; times are ISO-8601 UTC "
     "(`2025-03-01T00:00:00Z`), months `YYYY-MM`. A list answers one page and a "
@@ -63,16 +68,19 @@ def build_openapi() -> dict[str, Any]:
         security_schemes={"apiKey": HTTPBearer(description="cos_<key id>_<secret>")},
         on_conflict="error",
     )
+    scopes: dict[tuple[str, str], list[str]] = {}
     for fn in topology.FUNCTIONS:
         if fn.routes:
             module = importlib.import_module(fn.handler.rsplit(".", 1)[0])
             merge.add_schema(json.loads(module.app.get_openapi_json_schema()))
+            scopes |= route_scopes(module.app)
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     for route, _ in topology.routes():
         path = route.path
         operation = document.get("paths", {}).get(path, {}).get(route.method.lower())
         if operation is not None and route.auth == "api_key":
-            operation["security"] = [{"apiKey": []}]
+            # OpenAPI 3.1 lets a bearer requirement list the roles it needs: the key's scope.
+            operation["security"] = [{"apiKey": scopes.get((route.method, path), [])}]
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
@@ -83,6 +91,16 @@ def build_openapi() -> dict[str, Any]:
         schemas.pop(name, None)
     document["tags"] = TAGS
     return document
+
+
+def route_scopes(app: Any) -> dict[tuple[str, str], list[str]]:
+    """``(method, path) -> [scope]`` of each route of a resolver that checks a key's scope."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        for middleware in route.middlewares:
+            if isinstance(middleware, RequireScope):
+                found[(route.method, route.openapi_path)] = [middleware.scope]
+    return found
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
