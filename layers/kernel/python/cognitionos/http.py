@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import time
 from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -23,6 +24,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, Field
 
@@ -40,6 +43,7 @@ from cognitionos.observability import logger
 from cognitionos.settings import FunctionSettings, load_settings
 
 PEPPER_MAX_AGE_S = 300
+PREVIOUS_STAGE = "AWSPREVIOUS"  # Secrets Manager moves the old value here on a rotation
 # The key id of a presented key (never its secret), for the audit of a refused request.
 KEY_ID_IN_HEADER = re.compile(r"\bcos_(?P<key_id>[a-z0-9]{16})_")
 JSON_MEDIA_TYPE = "application/json"
@@ -312,10 +316,44 @@ def _auth_settings() -> ApiKeyAuthSettings:
 
 
 def api_key_store() -> ApiKeyStore:
-    """The key store; the pepper is cached by Parameters for five minutes."""
+    """The key store; the pepper is cached by Parameters for five minutes, and so is the
+    previous pepper once a key of it was presented."""
     settings = _auth_settings()
-    pepper = parameters.get_secret(settings.api_key_pepper_secret_id, max_age=PEPPER_MAX_AGE_S)
-    return ApiKeyStore(dynamodb_table(settings.api_keys_table), str(pepper))
+    secret_id = settings.api_key_pepper_secret_id
+    pepper = parameters.get_secret(secret_id, max_age=PEPPER_MAX_AGE_S)
+    return ApiKeyStore(
+        dynamodb_table(settings.api_keys_table), str(pepper), lambda: previous_pepper(secret_id)
+    )
+
+
+# The pepper's AWSPREVIOUS version, in a provider of its own: Parameters' cache is keyed by
+# secret name alone, so asking the shared one for another stage would return the current.
+_PREVIOUS_PEPPERS = SecretsProvider()
+_NO_PREVIOUS_PEPPER: dict[str, float] = {}  # secret id -> monotonic time its absence was seen
+
+
+def previous_pepper(secret_id: str) -> str | None:
+    """The pepper before the current one, during a rotation's grace period; None when the
+    secret has no AWSPREVIOUS version (never rotated, or the grace period ended)."""
+    seen_absent = _NO_PREVIOUS_PEPPER.get(secret_id)
+    if seen_absent is not None and time.monotonic() - seen_absent < PEPPER_MAX_AGE_S:
+        return None
+    try:
+        value = _PREVIOUS_PEPPERS.get(
+            secret_id, max_age=PEPPER_MAX_AGE_S, VersionStage=PREVIOUS_STAGE
+        )
+    except GetParameterError as error:
+        if "ResourceNotFoundException" not in str(error):
+            raise
+        _NO_PREVIOUS_PEPPER[secret_id] = time.monotonic()
+        return None
+    return str(value)
+
+
+def forget_previous_pepper() -> None:
+    """Tests that start a new moto backend call this, as a new environment would."""
+    _PREVIOUS_PEPPERS.clear_cache()
+    _NO_PREVIOUS_PEPPER.clear()
 
 
 class _HasContext(Protocol):
