@@ -576,7 +576,9 @@ STRIPE_API_KEY = Secret(
     "stripe-api-key", "Stripe restricted API key (rk_... or sk_...) for reconciliation; optional"
 )
 API_KEY_PEPPER = Secret(
-    "api-key-pepper", "HMAC pepper for API key hashes; rotating it revokes every key", True
+    "api-key-pepper",
+    "HMAC pepper for API key hashes; rotate it with a grace period (docs/runbooks/key-rotation.md)",
+    True,
 )
 PII_BLIND_INDEX_KEY = Secret(
     "pii-blind-index-key",

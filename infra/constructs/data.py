@@ -48,7 +48,7 @@ class Data(Construct):
         )
 
     def _generation_suffix(self, key: topology.Key) -> str:
-        """"" for the PII key's first generation (the logical id it always had), "Gen<n>"
+        """ "" for the PII key's first generation (the logical id it always had), "Gen<n>"
         after: a new logical id makes CloudFormation create a new key and drop the old one
         from the stack, which keeps it in the account (retained) for the rotation."""
         if key != topology.PII_KEY:

@@ -40,7 +40,11 @@ def key_arns(runner: Any) -> dict[str, str]:
 
 
 def subject_keys(runner: Any) -> Any:
-    (name,) = [n for n in runner.client("dynamodb").list_tables()["TableNames"] if n.endswith("-subject-keys")]
+    (name,) = [
+        n
+        for n in runner.client("dynamodb").list_tables()["TableNames"]
+        if n.endswith("-subject-keys")
+    ]
     return name
 
 
@@ -61,7 +65,9 @@ def wrap_under_the_previous_key(runner: Any, subject: str, previous: str) -> Non
 
 
 def wrapped_by(runner: Any) -> dict[str, str]:
-    items = runner.client("dynamodb").scan(TableName=subject_keys(runner), ConsistentRead=True)["Items"]
+    items = runner.client("dynamodb").scan(TableName=subject_keys(runner), ConsistentRead=True)[
+        "Items"
+    ]
     return {i["subject_id"]["S"]: i.get("kms_key_id", {}).get("S", "erased") for i in items}
 
 

@@ -170,11 +170,16 @@ def _kms(fn: topology.Function, operation: str, params: dict[str, Any]) -> tuple
     """The function's key grants (``Function.key_grants``), each key by the ARN its variable
     holds; a ReEncrypt needs ReEncryptFrom on its source and ReEncryptTo on its destination.
     Every context must name the subject and nothing else."""
-    by_arn = {os.environ.get(g.key.env_var): g for g in fn.key_grants if g.key.env_var in os.environ}
+    by_arn = {
+        os.environ.get(g.key.env_var): g for g in fn.key_grants if g.key.env_var in os.environ
+    }
     if operation == "ReEncrypt":
         source = by_arn.get(params.get("SourceKeyId"))
         target = by_arn.get(params.get("DestinationKeyId"))
-        contexts = (params.get("SourceEncryptionContext"), params.get("DestinationEncryptionContext"))
+        contexts = (
+            params.get("SourceEncryptionContext"),
+            params.get("DestinationEncryptionContext"),
+        )
         allowed = (
             source is not None
             and "kms:ReEncryptFrom" in source.actions

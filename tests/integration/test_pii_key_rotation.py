@@ -37,9 +37,7 @@ class Rotation:
         return {str(item["subject_id"]): item for item in scanned}
 
 
-def run_job(
-    context: Any = None, *, on_demand: bool = False
-) -> dict[str, Any]:
+def run_job(context: Any = None, *, on_demand: bool = False) -> dict[str, Any]:
     from cognitionos.jobs import schedule_event
     from platform_api.handlers.pii_key_rotation_job import lambda_handler
 
@@ -55,7 +53,9 @@ def start_rotation(aws: Aws, monkeypatch: pytest.MonkeyPatch, subjects: int) -> 
 
     old_key = aws.env[topology.PII_KEY.env_var]
     before = SubjectKeyring(dynamodb_table(aws.env["SUBJECT_KEYS_TABLE"]), old_key)
-    tokens = {f"cus_{n:04d}": before.encrypt(f"cus_{n:04d}", "email", EMAIL) for n in range(subjects)}
+    tokens = {
+        f"cus_{n:04d}": before.encrypt(f"cus_{n:04d}", "email", EMAIL) for n in range(subjects)
+    }
     new_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
     monkeypatch.setenv(topology.PII_KEY.env_var, new_key)
     monkeypatch.setenv(topology.PII_PREVIOUS_KEY.env_var, old_key)
@@ -159,7 +159,9 @@ def test_an_erasure_during_the_rewrap_wins(
         rotation.keyring().decrypt("cus_0005", "email", rotation.tokens["cus_0005"])
 
 
-def slow_rewraps(monkeypatch: pytest.MonkeyPatch, invocation_s: float, per_subject_s: float) -> None:
+def slow_rewraps(
+    monkeypatch: pytest.MonkeyPatch, invocation_s: float, per_subject_s: float
+) -> None:
     """An invocation of ``invocation_s`` in which each examined subject takes ``per_subject_s``."""
     from cognitionos import deadline
     from cognitionos.key_rotation import SubjectKeyRewrapper

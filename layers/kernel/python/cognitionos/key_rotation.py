@@ -41,7 +41,9 @@ class Outcome(enum.Enum):
     OTHER_KEY = "other_key"
 
 
-def classify(item: dict[str, Any] | None, current_key: str, previous_key: str | None) -> Outcome | None:
+def classify(
+    item: dict[str, Any] | None, current_key: str, previous_key: str | None
+) -> Outcome | None:
     """What a subject-key item needs; None when it must be re-wrapped from ``previous_key``."""
     if item is None or item.get("erased") or "wrapped_key" not in item:
         return Outcome.ERASED  # a tombstone (or an item an operator deleted): nothing to wrap
@@ -101,7 +103,7 @@ class SubjectKeyRewrapper:
             return outcome
         subject_id = str(item["subject_id"])
         context = {CONTEXT_KEY: subject_id}
-        old_blob = bytes(item["wrapped_key"])  # type: ignore[arg-type]  # a Binary
+        old_blob = bytes(item["wrapped_key"])  # a Binary
         rewrapped = self._kms.re_encrypt(
             CiphertextBlob=old_blob,
             SourceKeyId=str(item["kms_key_id"]),
