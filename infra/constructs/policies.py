@@ -44,8 +44,8 @@ KMS_PRODUCE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # Functions call a topology Key directly, with the actions the topology grants
 # (``Function.key_grants``: writers create and unwrap data keys, readers only unwrap, the
 # rotation job re-wraps), always with an encryption context naming the subject and nothing
-# else. For ReEncrypt, KMS evaluates these conditions on the source and the destination
-# context alike, so a re-wrap cannot add or drop a context key either.
+# else. The rotation job's ReEncrypt passes the same subject-only context as source and
+# destination, so it meets the condition whichever of the two KMS evaluates.
 SUBJECT_CONTEXT_ONLY = {
     "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["subject_id"]},
     "Null": {"kms:EncryptionContextKeys": "false"},
