@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from cognitionos.key_rotation import Outcome, classify
 from platform_api.logic.key_rotation import RotationProgress, run_rotation
 
@@ -82,3 +84,22 @@ def test_a_done_rotation_is_read_and_left_alone() -> None:
     run_rotation(keys, store, lambda: 100.0, lambda: "t")
     tally, _ = run_rotation(keys, store, lambda: 100.0, lambda: "t")
     assert tally.examined == 0 and tally.done and tally.summary()["remaining"] == 0
+
+
+def test_a_run_that_dies_mid_pass_is_resumed_from_its_last_full_page() -> None:
+    keys, store = FakeKeys([subject(n) for n in range(5)]), MemoryStore()
+    real = keys.rewrap
+
+    def dies_on_the_fourth(item: dict[str, Any]) -> Outcome:
+        if item["subject_id"] == "cus_3":
+            raise RuntimeError("the invocation died")
+        return real(item)
+
+    keys.rewrap = dies_on_the_fourth  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="died"):
+        run_rotation(keys, store, lambda: 100.0, lambda: "t")
+    assert store.saved is not None and store.saved.cursor == "cus_1"  # the first page's end
+    keys.rewrap = real  # type: ignore[method-assign]
+    tally, _ = run_rotation(keys, store, lambda: 100.0, lambda: "t")
+    assert tally.counts[Outcome.REWRAPPED] == 2  # cus_2 was done before the crash: current
+    assert tally.counts[Outcome.ALREADY_CURRENT] == 1 and tally.done

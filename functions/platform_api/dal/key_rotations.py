@@ -1,6 +1,7 @@
 """The pii-key-rotation job's progress: one item per key rotated to, in ``key-rotations``.
 
-An item holds the cursor of the pass under way (the last subject examined), whether a
+An item holds the cursor of the pass under way (the last subject examined, saved after
+each page and when a run stops), whether a
 subject on an unknown key was seen in it, and ``done`` once a pass reached the end of the
 subject-keys table with every subject on the current key (or erased).
 """

@@ -113,6 +113,8 @@ def run_rotation(
             table_ended = True
             break
         cursor = next_start
+        # Kept after each page: a run that dies (not one that stops) loses one page at most.
+        progress_store.save(replace(progress, cursor=cursor, saw_other_key=saw_other_key), clock())
     progress = _after_run(progress, cursor, saw_other_key, table_ended, clock())
     progress_store.save(progress, clock())
     tally.done = progress.done
