@@ -106,3 +106,22 @@ def test_the_absence_of_a_previous_pepper_is_asked_once_per_five_minutes(aws: Aw
         assert previous_pepper(pepper_secret(aws)) is None
         assert previous_pepper(pepper_secret(aws)) is None
     assert calls["secretsmanager.GetSecretValue"] == 1
+
+
+def test_an_environment_that_still_holds_the_old_pepper_accepts_a_key_of_the_new(
+    aws: Aws,
+) -> None:
+    """Right after a rotation one environment may hash with the new pepper while another
+    still has the old one cached: a key the first made works in the second at once."""
+    from cognitionos.auth import ApiKeyStore
+
+    assert status_with(aws.admin_key) == 200  # this environment caches the old pepper
+    new_pepper = secrets.token_urlsafe(32)
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=pepper_secret(aws), SecretString=new_pepper
+    )  # no cache reset: this environment is warm
+    issued, _ = ApiKeyStore(aws.table("api-keys"), new_pepper).create(
+        "made elsewhere", ["admin"], None, "2026-01-01T00:00:00Z"
+    )
+    assert status_with(issued.key) == 200
+    assert status_with(aws.admin_key) == 200

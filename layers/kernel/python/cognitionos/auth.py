@@ -123,18 +123,22 @@ def validate_grant(scopes: Iterable[str], tenant_id: str | None) -> frozenset[st
 class ApiKeyStore:
     """The API-key table: create, list, revoke and authenticate keys.
 
-    ``pepper`` hashes new keys and checks keys it hashed; ``previous_pepper`` answers the
-    pepper before it during a rotation's grace period (None when there is none), asked only
-    for a key the current pepper did not hash.
+    ``pepper`` hashes new keys and checks keys it hashed. ``other_pepper(pepper_id)`` is asked
+    only for a key that ``pepper`` did not hash: it answers the pepper of that id (the
+    previous one during a grace period, or a newer one this environment has not seen yet),
+    or for a key without an id the previous pepper; None when there is no such pepper.
     """
 
     def __init__(
-        self, table: Table, pepper: str, previous_pepper: Callable[[], str | None] | None = None
+        self,
+        table: Table,
+        pepper: str,
+        other_pepper: Callable[[str | None], str | None] | None = None,
     ) -> None:
         self._table = table
         self._pepper = pepper
         self._pepper_id = pepper_id(pepper)
-        self._previous_pepper = previous_pepper or (lambda: None)
+        self._other_pepper = other_pepper or (lambda _: None)
 
     def create(
         self,
@@ -183,10 +187,10 @@ class ApiKeyStore:
                 return True
             if hashed_by is not None:
                 return False
-        previous = self._previous_pepper()  # a key of an earlier pepper, or made before ids
-        if previous is None or (hashed_by is not None and pepper_id(previous) != hashed_by):
+        other = self._other_pepper(None if hashed_by is None else str(hashed_by))
+        if other is None or (hashed_by is not None and pepper_id(other) != hashed_by):
             return False
-        return hmac.compare_digest(hash_secret(previous, secret), stored)
+        return hmac.compare_digest(hash_secret(other, secret), stored)
 
     def list_keys(
         self, limit: int, start_key: dict[str, Any] | None
