@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from cognitionos.audit.store import audit_log
 from cognitionos.auth import ApiKeyStore, Principal, bearer_token, pepper_id
-from cognitionos.aws import dynamodb_table
+from cognitionos.aws import client, dynamodb_table
 from cognitionos.errors import (
     BadRequest,
     DomainError,
@@ -358,7 +358,11 @@ def _current_pepper_read_again(secret_id: str) -> str | None:
 
 # The pepper's AWSPREVIOUS version, in a provider of its own: Parameters' cache is keyed by
 # secret name alone, so asking the shared one for another stage would return the current.
-_PREVIOUS_PEPPERS = SecretsProvider()
+@functools.cache
+def _previous_peppers() -> SecretsProvider:
+    return SecretsProvider(boto3_client=client("secretsmanager"))  # made on first use
+
+
 _NO_PREVIOUS_PEPPER: dict[str, float] = {}  # secret id -> monotonic time its absence was seen
 
 
@@ -369,7 +373,7 @@ def previous_pepper(secret_id: str) -> str | None:
     if seen_absent is not None and time.monotonic() - seen_absent < PEPPER_MAX_AGE_S:
         return None
     try:
-        value = _PREVIOUS_PEPPERS.get(
+        value = _previous_peppers().get(
             secret_id, max_age=PEPPER_MAX_AGE_S, VersionStage=PREVIOUS_STAGE
         )
     except GetParameterError as error:
@@ -382,7 +386,7 @@ def previous_pepper(secret_id: str) -> str | None:
 
 def forget_previous_pepper() -> None:
     """Tests that start a new moto backend call this, as a new environment would."""
-    _PREVIOUS_PEPPERS.clear_cache()
+    _previous_peppers.cache_clear()
     _NO_PREVIOUS_PEPPER.clear()
     _PEPPER_READ_AGAIN_AT.clear()
 
