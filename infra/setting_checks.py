@@ -100,3 +100,22 @@ def redis_url(value: str) -> None:
             f"must be a redis:// or rediss:// URL with a host (redis://localhost:6379/0), got "
             f"{value!r}"
         )
+
+
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def kms_key_arn(value: str) -> None:
+    """A KMS key's full ARN (``arn:aws:kms:<region>:<account>:key/<id>``), not an alias."""
+    if not _KMS_KEY_ARN.fullmatch(value):
+        raise ValueError(
+            f"must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<id>, got {value!r}"
+        )
+
+
+def key_generation(value: str) -> None:
+    """A positive whole number: 1 for the stack's first key, one more for each rotation."""
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"must be a whole number from 1 (one more for each rotation), got {value!r}"
+        )

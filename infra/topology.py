@@ -220,14 +220,34 @@ class Key:
 
     Unlike the stack key, which services use on a caller's behalf, a ``Key`` is called
     directly by the functions that declare it; its id (ARN) reaches them as ``<NAME>_KEY_ID``.
+
+    ``during_rotation``: not a key the stack makes but the one it is rotating away from,
+    present only while an operator rotates (the stack imports it by the ARN in CDK context
+    ``rotation_context``; the local runner makes one when ``COGNITION_PII_KEY_ROTATION=on``).
+    Without it, its functions get neither its variable nor a grant on it.
     """
 
     name: str
     description: str
+    during_rotation: bool = False
+    rotation_context: str | None = None
 
     @property
     def env_var(self) -> str:
         return _env_name(self.name, "KEY_ID")
+
+
+# The KMS actions a function may be granted on a topology Key, always with an encryption
+# context naming the subject and nothing else (infra/constructs/policies.py).
+KeyAction = Literal["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """Exactly these actions on one topology Key."""
+
+    key: Key
+    actions: tuple[KeyAction, ...]
 
 
 # How a function handles personal data (docs/SECURITY.md): "write" encrypts it (and may
@@ -337,11 +357,16 @@ class Function:
     # Reserved concurrency: at most this many at once, and always that many available.
     reserved_concurrency: int | None = None
     layers: tuple[DependencyLayer, ...] = ()  # third-party packages beyond requirements.txt
+    # Re-wraps subjects' data keys from the previous PII key to the current one with KMS
+    # ReEncrypt (the pii-key-rotation job): never sees a data key, so it is no pii reader.
+    rewraps_pii_keys: bool = False
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
         if len(set(named)) != len(named):
             raise ValueError(f"{self.name} declares access to one table twice: merge the lines")
+        if self.rewraps_pii_keys and self.pii != "none":
+            raise ValueError(f"{self.name}: a re-wrapping function handles no personal data")
 
     @property
     def context(self) -> str:
@@ -366,9 +391,27 @@ class Function:
         return tuple(dict.fromkeys(self.secrets + extra))
 
     @property
+    def key_grants(self) -> tuple[KeyGrant, ...]:
+        """KMS keys the function calls directly, and how. Writers create data keys under the
+        current PII key and unwrap them; readers only unwrap. During a rotation both unwrap
+        with the previous key too (data keys not re-wrapped yet), and the re-wrapper may
+        ReEncrypt from the previous key to the current one and do nothing else."""
+        if self.rewraps_pii_keys:
+            return (
+                KeyGrant(PII_KEY, ("kms:ReEncryptTo",)),
+                KeyGrant(PII_PREVIOUS_KEY, ("kms:ReEncryptFrom",)),
+            )
+        if self.pii == "none":
+            return ()
+        current: tuple[KeyAction, ...] = (
+            ("kms:Decrypt", "kms:GenerateDataKey") if self.pii == "write" else ("kms:Decrypt",)
+        )
+        return KeyGrant(PII_KEY, current), KeyGrant(PII_PREVIOUS_KEY, ("kms:Decrypt",))
+
+    @property
     def keys(self) -> tuple[Key, ...]:
-        """KMS keys the function calls directly: writers wrap and unwrap, readers unwrap."""
-        return (PII_KEY,) if self.pii != "none" else ()
+        """KMS keys the function calls directly (``key_grants``)."""
+        return tuple(grant.key for grant in self.key_grants)
 
     def resource_env(self) -> dict[str, Resource]:
         """Environment variable -> the resource whose name/URL/ARN it carries."""
@@ -433,6 +476,9 @@ AUDIT_TABLE = Table("audit")
 # One item per chain, its last seq and hash: the only audit item an append updates, in a
 # table of its own so that the deny above names the entries' table exactly.
 AUDIT_HEADS_TABLE = Table("audit-heads", partition_key="chain", sort_key=None)
+# The pii-key-rotation job's progress, one item per key rotated to (its ARN): the cursor in
+# the subject-keys table and the pass's counts (platform_api.dal.key_rotations).
+KEY_ROTATIONS_TABLE = Table("key-rotations", partition_key="target_key_id", sort_key=None)
 TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
@@ -442,6 +488,7 @@ TABLES: tuple[Table, ...] = (
     AGENTS_TABLE,
     AUDIT_TABLE,
     AUDIT_HEADS_TABLE,
+    KEY_ROTATIONS_TABLE,
 )
 # Actions no function may take on audit entries, whatever else it is allowed.
 AUDIT_DENIED_ACTIONS = (
@@ -484,6 +531,16 @@ USAGE_RECORDING = TableAccess(USAGE_TABLE, ("dynamodb:PutItem",))
 
 PII_KEY = Key("pii", "CognitionOS: wraps the per-subject data keys that encrypt personal data")
 KEYS = (PII_KEY,)
+# A rotation of the PII key (docs/runbooks/pii-key-rotation.md): CDK context piiKeyGeneration
+# gives the stack a fresh PII key (the old one stays in the account, retained), and
+# piiPreviousKeyArn names the old one until every data key is re-wrapped under the new.
+PII_PREVIOUS_KEY = Key(
+    "pii-previous",
+    "The PII key being rotated away from: data keys it wrapped are re-wrapped by the job",
+    during_rotation=True,
+    rotation_context="piiPreviousKeyArn",
+)
+PII_KEY_GENERATION_CONTEXT = "piiKeyGeneration"
 
 # --- queues -------------------------------------------------------------------------------
 
@@ -519,7 +576,9 @@ STRIPE_API_KEY = Secret(
     "stripe-api-key", "Stripe restricted API key (rk_... or sk_...) for reconciliation; optional"
 )
 API_KEY_PEPPER = Secret(
-    "api-key-pepper", "HMAC pepper for API key hashes; rotating it revokes every key", True
+    "api-key-pepper",
+    "HMAC pepper for API key hashes; rotate it with a grace period (docs/runbooks/key-rotation.md)",
+    True,
 )
 PII_BLIND_INDEX_KEY = Secret(
     "pii-blind-index-key",
@@ -832,6 +891,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "revenue-rollup",
             "alerts-evaluate",
             "audit-anchor",
+            "pii-key-rotation",
         ),
         timeout_s=29,
     ),
@@ -1150,6 +1210,32 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
         ),
         buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:PutObject",)),),
         timeout_s=300,
+    ),
+    Function(
+        "pii-key-rotation",
+        handler="platform_api.handlers.pii_key_rotation_job.lambda_handler",
+        description="Re-wraps every subject's data key under the current PII key (KMS ReEncrypt)",
+        job="pii-key-rotation",
+        # Every 15 minutes, so a rotation finishes without an operator re-running it: a run
+        # resumes from the stored cursor, and once a rotation is done a run is one GetItem.
+        schedule=Schedule("rate(15 minutes)"),
+        tables=(
+            TableAccess(
+                SUBJECT_KEYS_TABLE,
+                (
+                    "dynamodb:Scan",  # every subject's wrapped key, a page at a time
+                    "dynamodb:GetItem",  # a subject whose re-wrap lost to another writer
+                    "dynamodb:UpdateItem",  # the re-wrapped key, unless it changed or erased
+                ),
+            ),
+            TableAccess(
+                KEY_ROTATIONS_TABLE,
+                ("dynamodb:GetItem", "dynamodb:PutItem"),  # the cursor and counts of a pass
+            ),
+            *AUDIT_WRITING,  # key.rotated, one entry per run that examined subjects
+        ),
+        rewraps_pii_keys=True,
+        timeout_s=840,  # under the 15 minutes between runs
     ),
 )
 FUNCTIONS += AUDIT_FUNCTIONS

@@ -40,3 +40,16 @@ def audit_api_settings() -> AuditApiSettings:
 @functools.cache
 def audit_anchor_settings() -> AuditAnchorSettings:
     return load_settings(AuditAnchorSettings)
+
+
+class KeyRotationSettings(FunctionSettings):
+    subject_keys_table: str
+    key_rotations_table: str
+    pii_key_id: str  # the current PII key's ARN: data keys are re-wrapped to it
+    # The key they are re-wrapped from; unset when no rotation is under way.
+    pii_previous_key_id: str | None = None
+
+
+@functools.cache
+def key_rotation_settings() -> KeyRotationSettings:
+    return load_settings(KeyRotationSettings)

@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra import topology
+from infra import setting_checks, topology
 from infra.constructs.alarms import stack_alarm_arns, stack_topic_arns
 from infra.constructs.naming import pascal
 
@@ -31,18 +31,46 @@ class Data(Construct):
         )
         self._allow_service_principals()
         self.tables = {table.name: self._table(table) for table in topology.TABLES}
-        self.keys = {key.name: self._key(key) for key in topology.KEYS}
+        self.keys: dict[str, kms.IKey] = {key.name: self._key(key) for key in topology.KEYS}
+        previous = self._previous_pii_key()
+        if previous is not None:
+            self.keys[topology.PII_PREVIOUS_KEY.name] = previous
 
     def _key(self, key: topology.Key) -> kms.Key:
         # Retained: deleting it would make every wrapped data key, and so every encrypted
         # field, unreadable at once. Rotation keeps old key material for old wrapped keys.
         return kms.Key(
             self,
-            f"{pascal(key.name)}Key",
+            f"{pascal(key.name)}Key{self._generation_suffix(key)}",
             description=key.description,
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _generation_suffix(self, key: topology.Key) -> str:
+        """ "" for the PII key's first generation (the logical id it always had), "Gen<n>"
+        after: a new logical id makes CloudFormation create a new key and drop the old one
+        from the stack, which keeps it in the account (retained) for the rotation."""
+        if key != topology.PII_KEY:
+            return ""
+        value = str(self.node.try_get_context(topology.PII_KEY_GENERATION_CONTEXT) or "1")
+        try:
+            setting_checks.key_generation(value)
+        except ValueError as exc:
+            raise ValueError(f"context {topology.PII_KEY_GENERATION_CONTEXT}: {exc}") from None
+        return "" if int(value) == 1 else f"Gen{int(value)}"
+
+    def _previous_pii_key(self) -> kms.IKey | None:
+        """The key a rotation moves away from (context piiPreviousKeyArn), if one is under way."""
+        context = topology.PII_PREVIOUS_KEY.rotation_context
+        arn = str(self.node.try_get_context(context) or "") if context else ""
+        if not arn:
+            return None
+        try:
+            setting_checks.kms_key_arn(arn)
+        except ValueError as exc:
+            raise ValueError(f"context {context}: {exc}") from None
+        return kms.Key.from_key_arn(self, "PreviousPiiKey", arn)
 
     def _allow_service_principals(self) -> None:
         account = Aws.ACCOUNT_ID

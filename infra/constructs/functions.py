@@ -226,6 +226,8 @@ class Functions(Construct):
             elif isinstance(resource, topology.Queue):
                 env[var] = self._resources.queues[resource.name].queue_url
             elif isinstance(resource, topology.Key):
+                if resource.during_rotation and resource.name not in self._resources.keys:
+                    continue  # no rotation under way: no previous key
                 env[var] = self._resources.keys[resource.name].key_arn
             elif isinstance(resource, topology.EmailTemplate):
                 env[var] = self._email().templates[resource.name].ref

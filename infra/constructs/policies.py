@@ -41,10 +41,11 @@ DLQ_DEPTH_ACTIONS = ("sqs:GetQueueAttributes",)
 # a message, puts an object, writes items) generates data keys too.
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
 KMS_PRODUCE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-# Functions call a topology Key directly: writers create (and unwrap) data keys, readers
-# only unwrap them. Always with an encryption context naming the subject, and nothing else.
-KEY_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-KEY_READ_ACTIONS = ("kms:Decrypt",)
+# Functions call a topology Key directly, with the actions the topology grants
+# (``Function.key_grants``: writers create and unwrap data keys, readers only unwrap, the
+# rotation job re-wraps), always with an encryption context naming the subject and nothing
+# else. The rotation job's ReEncrypt passes the same subject-only context as source and
+# destination, so it meets the condition whichever of the two KMS evaluates.
 SUBJECT_CONTEXT_ONLY = {
     "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["subject_id"]},
     "Null": {"kms:EncryptionContextKeys": "false"},
@@ -120,11 +121,18 @@ def object_arns(access: topology.BucketAccess, resources: Resources) -> str:
     return resources.buckets[access.bucket.name].arn_for_objects("*")
 
 
-def _use_key(key: topology.Key, fn: topology.Function, resources: Resources) -> iam.PolicyStatement:
-    actions = KEY_WRITE_ACTIONS if fn.pii == "write" else KEY_READ_ACTIONS
-    statement = _allow(f"Use{pascal(key.name)}Key", actions, [resources.keys[key.name].key_arn])
-    statement.add_conditions(SUBJECT_CONTEXT_ONLY)
-    return statement
+def key_statements(fn: topology.Function, resources: Resources) -> list[iam.PolicyStatement]:
+    """One statement per granted key the stack holds (the previous PII key only while a
+    rotation is under way), with the subject-only encryption context."""
+    found = []
+    for grant in fn.key_grants:
+        if grant.key.during_rotation and grant.key.name not in resources.keys:
+            continue
+        arn = resources.keys[grant.key.name].key_arn
+        statement = _allow(f"Use{pascal(grant.key.name)}Key", grant.actions, [arn])
+        statement.add_conditions(SUBJECT_CONTEXT_ONLY)
+        found.append(statement)
+    return found
 
 
 def statements(
@@ -156,7 +164,7 @@ def statements(
         found.append(send_email(fn, resources))
     if stack_key := stack_key_actions(fn):
         found.append(_allow("UseStackKey", stack_key, [resources.key.key_arn]))
-    found.extend(_use_key(key, fn, resources) for key in fn.keys)
+    found.extend(key_statements(fn, resources))
     if fn.calls_models:
         found.append(invoke_models(log_group))
     found.append(deny_audit_changes(resources))

@@ -40,7 +40,7 @@ PASS_THROUGH = (
 )
 COGNITION_PREFIX = "COGNITION_"
 # COGNITION_* variables that configure the runner only and never reach a function.
-RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY"})
+RUNNER_ONLY = frozenset({"COGNITION_ADMIN_API_KEY", "COGNITION_PII_KEY_ROTATION"})
 # Local-only defaults for functions (a user's own value wins).
 # The agents' replay provider (the default provider) plays the recorded run under events/.
 FUNCTION_DEFAULTS = {
@@ -105,6 +105,9 @@ class LocalConfig:
     region: str = REGION
     account_id: str = ACCOUNT_ID
     pool_size: int = POOL_SIZE
+    # A PII key rotation under way, as after deploying a new key generation: the runner
+    # makes a second key, the previous one, and gives it to the functions that may use it.
+    pii_key_rotation: bool = False
 
     @classmethod
     def from_env(
@@ -129,6 +132,9 @@ class LocalConfig:
                 env.get("COGNITION_LOCAL_RETRY_DELAY_S", str(DEFAULT_RETRY_DELAY_S)),
             ),
             function_env=_function_env(env),
+            pii_key_rotation=_on_off(
+                "COGNITION_PII_KEY_ROTATION", env.get("COGNITION_PII_KEY_ROTATION", "off")
+            ),
         )
         if not keep_credentials or (given_secret and config.admin_key):
             return config

@@ -83,6 +83,8 @@ def function_env(
         elif isinstance(resource, Queue):
             env[var] = resources.queue_urls[resource.name]
         elif isinstance(resource, Key):
+            if resource.during_rotation and resource.name not in resources.keys:
+                continue  # no rotation under way: no previous key
             env[var] = resources.keys[resource.name]
         elif isinstance(resource, EmailTemplate):
             env[var] = resources.email_templates[resource.name]

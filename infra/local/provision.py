@@ -15,7 +15,7 @@ from infra.local.config import (
     TopologyModule,
     random_alnum,
 )
-from infra.topology import Bucket, Queue, Secret, Table, email_templates
+from infra.topology import Bucket, Key, Queue, Secret, Table, email_templates
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -86,6 +86,12 @@ class Aws:
         return self.session.client("sns", endpoint_url=self.endpoint_url)
 
 
+def rotation_keys(topology: TopologyModule) -> list[Key]:
+    """The keys some function may use only during a rotation (the previous PII key)."""
+    found = (key for fn in topology.FUNCTIONS for key in fn.keys if key.during_rotation)
+    return list(dict.fromkeys(found))
+
+
 def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resources:
     resources = Resources()
     kms = aws.kms()  # one client per service: making one costs more than a call to moto
@@ -94,6 +100,10 @@ def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resour
     for declared in topology.KEYS:
         made = kms.create_key(Description=declared.description)
         resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
+    if config.pii_key_rotation:  # the key a rotation moves away from, as the stack imports it
+        for declared in rotation_keys(topology):
+            made = kms.create_key(Description=declared.description)
+            resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
     dynamodb = aws.dynamodb()
     for table in topology.TABLES:
         resources.tables[table.name] = create_table(dynamodb, table, config)

@@ -184,7 +184,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _runner_env(port: int, local_dir: Path) -> dict[str, str]:
+def _runner_env(port: int, local_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -199,18 +199,21 @@ def _runner_env(port: int, local_dir: Path) -> dict[str, str]:
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
             **fake_llm().env(),  # the agents' model: tests/e2e/fake_llm.py
+            **extra,
         }
     )
     return env
 
 
-def _start(workdir: Path, log: IO[bytes]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def _start(
+    workdir: Path, log: IO[bytes], extra_env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """Start the runner and wait until local.json exists and /health answers 200."""
     local_dir = workdir / "local"
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"],
         cwd=ROOT,
-        env=_runner_env(_free_port(), local_dir),
+        env=_runner_env(_free_port(), local_dir, extra_env),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -245,16 +248,16 @@ def _terminate(process: subprocess.Popen[bytes]) -> bool:
 
 
 @contextmanager
-def started_runner(workdir: Path) -> Iterator[Runner]:
+def started_runner(workdir: Path, **extra_env: str) -> Iterator[Runner]:
     """A runner of its own in ``workdir`` (its local dir and ``runner.log``), stopped with
     SIGTERM on exit; it must exit 0. The session ``runner`` is one; a module that needs a
-    second, empty store starts another with this."""
+    second, empty store starts another with this (``extra_env``: more runner variables)."""
     log_path = workdir / "runner.log"
     with log_path.open("wb") as log:
         process, info = None, None
         for _ in range(3):  # a free port can be taken between the probe and the bind
             try:
-                process, info = _start(workdir, log)
+                process, info = _start(workdir, log, extra_env)
                 break
             except RuntimeError:
                 tail = log_path.read_text(errors="replace")[-8000:]
@@ -280,6 +283,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
 @pytest.fixture(scope="session")
 def start_runner(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[[str], AbstractContextManager[Runner]]:
-    """``with start_runner("name") as other:`` another runner, with its own empty store."""
-    return lambda name: started_runner(tmp_path_factory.mktemp(name))
+) -> Callable[..., AbstractContextManager[Runner]]:
+    """``with start_runner("name") as other:`` another runner, with its own empty store;
+    ``start_runner("name", COGNITION_X="on")`` sets runner variables too."""
+    return lambda name, **env: started_runner(tmp_path_factory.mktemp(name), **env)

@@ -132,6 +132,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "function revenue-rollup": INVOKE,
             "function alerts-evaluate": INVOKE,
             "function audit-anchor": INVOKE,
+            "function pii-key-rotation": INVOKE,
         },
         "audit-api": own_logs
         | {
@@ -148,6 +149,16 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table audit": dynamodb("Query", "PutItem"),
             "table audit-heads": dynamodb("Scan"),
             "bucket audit-anchors/*": {"s3:PutObject"},
+            "stack key": PRODUCE,
+        },
+        # Outside a rotation there is no previous key: only ReEncryptTo on the current one,
+        # which re-wraps nothing (test_the_rotation_job_rewraps_from_the_previous_key_only).
+        "pii-key-rotation": own_logs
+        | AUDIT_WRITING
+        | {
+            "table subject-keys": dynamodb("Scan", "GetItem", "UpdateItem"),
+            "table key-rotations": dynamodb("GetItem", "PutItem"),
+            "key pii": {"kms:ReEncryptTo"},
             "stack key": PRODUCE,
         },
         "revenue-rollup": own_logs
@@ -265,16 +276,11 @@ MODEL_RESOURCES = (
 
 
 # Called directly on the PII key: writers create data keys, readers only unwrap them.
-PII_KEY_ACTIONS = {
-    "none": set(),
-    "read": {"kms:Decrypt"},
-    "write": {"kms:Decrypt", "kms:GenerateDataKey"},
-}
 S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 WRITE = dynamodb("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 # Only the functions that list a whole table scan (API keys, stored subscriptions, the audit
 # chains' heads), and no one scans an index.
-SCANNERS = {"platform-api", "billing-reconcile", "audit-anchor"}
+SCANNERS = {"platform-api", "billing-reconcile", "audit-anchor", "pii-key-rotation"}
 # What every function role is denied on the audit entries' table, whatever it is allowed.
 AUDIT_DENIED = dynamodb(
     "UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLUpdate", "PartiQLDelete"
@@ -327,6 +333,12 @@ def pii_key_id(synth: Synth) -> str:
     return synth.id(synth.stack.data.keys[topology.PII_KEY.name])
 
 
+def key_id(synth: Synth, key: topology.Key) -> str:
+    """A stack key's logical id; an imported key (the previous PII key) is its ARN."""
+    found = synth.stack.data.keys[key.name]
+    return found.key_arn if key.during_rotation else synth.id(found)
+
+
 def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     """Action -> logical ids, as the topology entry's declarations say (the derivation)."""
     stack = synth.stack
@@ -360,7 +372,9 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
         allow(PRODUCE, {synth.id(stack.data.key)})
     elif fn.all_tables or fn.consumes or declared_secrets(fn) or fn.buckets:
         allow(DECRYPT, {synth.id(stack.data.key)})
-    allow(PII_KEY_ACTIONS[fn.pii], {pii_key_id(synth)})
+    for grant in fn.key_grants:  # the previous PII key only during a rotation
+        if grant.key.name in stack.data.keys:
+            allow(set(grant.actions), {key_id(synth, grant.key)})
     if fn.emails:
         sender = stack.email.sender
         domain = sender.split("@")[1]
@@ -529,14 +543,12 @@ def test_only_functions_declaring_personal_data_can_use_the_pii_key(synth: Synth
         for statement in statements(synth, lid):
             if pii_key_id(synth) in refs(statement["Resource"]):
                 users.add(lid)
-    declared = {role_id(synth, fn) for fn in topology.FUNCTIONS if fn.pii != "none"}
-    assert declared  # billing writes and reads customers' email and name
+    declared = {role_id(synth, fn) for fn in topology.FUNCTIONS if fn.keys}
+    assert declared  # billing writes and reads customers' email and name; the rotation job
     assert users == declared
 
 
-@pytest.mark.parametrize(
-    "fn", [f for f in topology.FUNCTIONS if f.pii != "none"], ids=lambda f: f.name
-)
+@pytest.mark.parametrize("fn", [f for f in topology.FUNCTIONS if f.keys], ids=lambda f: f.name)
 def test_the_pii_key_is_usable_only_with_a_subject_encryption_context(
     synth: Synth, fn: topology.Function
 ) -> None:

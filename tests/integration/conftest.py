@@ -87,6 +87,7 @@ def reset_runtime_caches() -> None:
     reset_clients()
     forget_missing_coupons()
     parameters.clear_caches()
+    cognitionos.http.forget_previous_pepper()
     cognitionos.http._auth_settings.cache_clear()
     cognitionos.crypto.reset_caches()
     cognitionos.audit.store.reset_caches()

@@ -149,11 +149,7 @@ def _other(
         name = secret.name if secret else str(params.get("SecretId"))
         return name, operation == "GetSecretValue" and secret in fn.all_secrets
     if service == "kms":
-        key = _by_env(topology.KEYS).get(params.get("KeyId", ""))
-        name = key.name if key else str(params.get("KeyId"))
-        actions = {"write": {"Decrypt", "GenerateDataKey"}, "read": {"Decrypt"}}.get(fn.pii, set())
-        subject_only = set(params.get("EncryptionContext") or {}) == {"subject_id"}
-        return name, key in fn.keys and operation in actions and subject_only
+        return _kms(fn, operation, params)
     if service == "ses":
         template = _by_env(topology.EMAIL_TEMPLATES).get(params.get("Template", ""))
         name = template.name if template else str(params.get("Template"))
@@ -168,6 +164,34 @@ def _other(
             allowed.add(os.environ.get(topology.CODE_VALIDATE_ENV))
         return name, operation == "Invoke" and name in allowed
     return service, False
+
+
+def _kms(fn: topology.Function, operation: str, params: dict[str, Any]) -> tuple[str, bool]:
+    """The function's key grants (``Function.key_grants``), each key by the ARN its variable
+    holds; a ReEncrypt needs ReEncryptFrom on its source and ReEncryptTo on its destination.
+    Every context must name the subject and nothing else."""
+    by_arn = {
+        os.environ.get(g.key.env_var): g for g in fn.key_grants if g.key.env_var in os.environ
+    }
+    if operation == "ReEncrypt":
+        source = by_arn.get(params.get("SourceKeyId"))
+        target = by_arn.get(params.get("DestinationKeyId"))
+        contexts = (
+            params.get("SourceEncryptionContext"),
+            params.get("DestinationEncryptionContext"),
+        )
+        allowed = (
+            source is not None
+            and "kms:ReEncryptFrom" in source.actions
+            and target is not None
+            and "kms:ReEncryptTo" in target.actions
+            and all(set(c or {}) == {"subject_id"} for c in contexts)
+        )
+        return f"{params.get('SourceKeyId')} -> {params.get('DestinationKeyId')}", allowed
+    grant = by_arn.get(params.get("KeyId"))
+    name = grant.key.name if grant else str(params.get("KeyId"))
+    subject_only = set(params.get("EncryptionContext") or {}) == {"subject_id"}
+    return name, grant is not None and f"kms:{operation}" in grant.actions and subject_only
 
 
 class Observations:

@@ -54,11 +54,32 @@ def test_a_personal_data_writer_gets_the_keyring_table_and_key() -> None:
     assert writer.resource_env() == {
         "SUBJECT_KEYS_TABLE": topology.SUBJECT_KEYS_TABLE,
         "PII_KEY_ID": topology.PII_KEY,
+        "PII_PREVIOUS_KEY_ID": topology.PII_PREVIOUS_KEY,  # set only during a rotation
     }
     assert writer.all_tables == (
         topology.TableAccess(topology.SUBJECT_KEYS_TABLE, ("dynamodb:GetItem", "dynamodb:PutItem")),
     )
-    assert writer.keys == (topology.PII_KEY,)
+    assert writer.key_grants == (
+        topology.KeyGrant(topology.PII_KEY, ("kms:Decrypt", "kms:GenerateDataKey")),
+        topology.KeyGrant(topology.PII_PREVIOUS_KEY, ("kms:Decrypt",)),  # never a new key
+    )
+
+
+def test_only_the_rotation_job_rewraps_and_it_never_unwraps_a_data_key() -> None:
+    rewrappers = [fn for fn in topology.FUNCTIONS if fn.rewraps_pii_keys]
+    assert [fn.name for fn in rewrappers] == ["pii-key-rotation"]
+    assert rewrappers[0].key_grants == (
+        topology.KeyGrant(topology.PII_KEY, ("kms:ReEncryptTo",)),
+        topology.KeyGrant(topology.PII_PREVIOUS_KEY, ("kms:ReEncryptFrom",)),
+    )
+    for fn in topology.FUNCTIONS:
+        actions = {a for grant in fn.key_grants for a in grant.actions}
+        assert fn.rewraps_pii_keys or not actions & {"kms:ReEncryptFrom", "kms:ReEncryptTo"}
+
+
+def test_a_function_cannot_both_rewrap_and_handle_personal_data() -> None:
+    with pytest.raises(ValueError, match="handles no personal data"):
+        topology.Function("x", handler="a.b.c", description="d", pii="read", rewraps_pii_keys=True)
 
 
 def test_a_personal_data_reader_reads_the_subject_keys_but_cannot_write_them() -> None:
@@ -115,6 +136,21 @@ def test_the_local_runner_passes_the_pii_key_to_functions_that_declare_it() -> N
     assert "PII_KEY_ID" not in function_env(
         topology.function("billing-ingest"), LocalConfig(), made, {}
     )
+    assert "PII_PREVIOUS_KEY_ID" not in env  # no rotation under way
+    made.keys["pii-previous"] = "arn:aws:kms:us-east-1:123456789012:key/old"
+    rotating = function_env(topology.function("billing-api"), LocalConfig(), made, {})
+    assert rotating["PII_PREVIOUS_KEY_ID"] == "arn:aws:kms:us-east-1:123456789012:key/old"
+
+
+def test_the_local_runner_makes_a_previous_pii_key_only_when_asked() -> None:
+    from infra.local.config import LocalConfig
+    from infra.local.provision import rotation_keys
+
+    assert rotation_keys(topology) == [topology.PII_PREVIOUS_KEY]
+    assert not LocalConfig.from_env({}).pii_key_rotation
+    config = LocalConfig.from_env({"COGNITION_PII_KEY_ROTATION": "on"})
+    assert config.pii_key_rotation
+    assert "COGNITION_PII_KEY_ROTATION" not in config.function_env  # the runner's alone
 
 
 def test_every_function_setting_is_a_topology_setting_with_a_valid_default() -> None:

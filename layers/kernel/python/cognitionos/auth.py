@@ -3,6 +3,13 @@
 A key reads ``cos_<key id>_<secret>``. Only ``HMAC-SHA256(pepper, secret)`` is stored; the
 pepper lives in Secrets Manager, so a leaked table alone cannot be brute-forced. Every
 request reads the key item with a consistent read, so revocation takes effect at once.
+
+Rotating the pepper (docs/SECURITY.md, "Rotating the API-key pepper"): each key records
+``pepper_id``, a fingerprint of the pepper that hashed it. A new pepper becomes the secret's
+``AWSCURRENT`` version and the old one its ``AWSPREVIOUS``; new keys are hashed with the
+current pepper, and a key hashed with the previous one still authenticates until the
+operator ends the grace period by moving ``AWSPREVIOUS`` off it. Keys made before peppers
+had fingerprints carry none: they are checked against the current pepper, then the previous.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -68,6 +75,14 @@ def hash_secret(pepper: str, secret: str) -> str:
     return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
+def pepper_id(pepper: str) -> str:
+    """Which pepper hashed a key: an HMAC keyed with the pepper itself, so it says nothing
+    about the pepper, only whether two are the same."""
+    return hmac.new(pepper.encode(), b"cognitionos api-key pepper id", hashlib.sha256).hexdigest()[
+        :16
+    ]
+
+
 def new_api_key() -> str:
     """A fresh key in the only format there is: ``cos_<16 hex>_<43 URL-safe characters>``."""
     return f"{KEY_PREFIX}{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
@@ -106,11 +121,24 @@ def validate_grant(scopes: Iterable[str], tenant_id: str | None) -> frozenset[st
 
 
 class ApiKeyStore:
-    """The API-key table: create, list, revoke and authenticate keys."""
+    """The API-key table: create, list, revoke and authenticate keys.
 
-    def __init__(self, table: Table, pepper: str) -> None:
+    ``pepper`` hashes new keys and checks keys it hashed. ``other_pepper(pepper_id)`` is asked
+    only for a key that ``pepper`` did not hash: it answers the pepper of that id (the
+    previous one during a grace period, or a newer one this environment has not seen yet),
+    or for a key without an id the previous pepper; None when there is no such pepper.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        pepper: str,
+        other_pepper: Callable[[str | None], str | None] | None = None,
+    ) -> None:
         self._table = table
         self._pepper = pepper
+        self._pepper_id = pepper_id(pepper)
+        self._other_pepper = other_pepper or (lambda _: None)
 
     def create(
         self,
@@ -130,6 +158,7 @@ class ApiKeyStore:
             "scopes": sorted(granted),
             "tenant_id": tenant_id,
             "secret_hash": hash_secret(self._pepper, secret),
+            "pepper_id": self._pepper_id,
             "created_at": created_at,
             # no revoked_at until revocation: if_not_exists() treats a stored NULL as present
         }
@@ -138,10 +167,8 @@ class ApiKeyStore:
 
     def authenticate(self, raw_key: str) -> Principal:
         key_id, secret = parse_api_key(raw_key)
-        presented = hash_secret(self._pepper, secret)
         item = self._table.get_item(Key={"key_id": key_id}, ConsistentRead=True).get("Item")
-        stored = str(item["secret_hash"]) if item else ""
-        if not item or not hmac.compare_digest(presented, stored):
+        if not item or not self._secret_matches(item, secret):
             raise Unauthorized("unknown API key")
         if item.get("revoked_at"):
             raise Unauthorized("this API key has been revoked")
@@ -151,6 +178,19 @@ class ApiKeyStore:
             scopes=frozenset(str(s) for s in item.get("scopes", [])),  # type: ignore[union-attr]
             tenant_id=str(tenant) if tenant else None,
         )
+
+    def _secret_matches(self, item: dict[str, Any], secret: str) -> bool:
+        stored = str(item.get("secret_hash", ""))
+        hashed_by = item.get("pepper_id")
+        if hashed_by is None or hashed_by == self._pepper_id:
+            if hmac.compare_digest(hash_secret(self._pepper, secret), stored):
+                return True
+            if hashed_by is not None:
+                return False
+        other = self._other_pepper(None if hashed_by is None else str(hashed_by))
+        if other is None or (hashed_by is not None and pepper_id(other) != hashed_by):
+            return False
+        return hmac.compare_digest(hash_secret(other, secret), stored)
 
     def list_keys(
         self, limit: int, start_key: dict[str, Any] | None

@@ -75,6 +75,11 @@ class SubjectErased(DomainError):
         self.subject_id = subject_id
 
 
+class UnknownWrappingKey(RuntimeError):
+    """A subject's data key is wrapped by a KMS key this deployment does not hold: an
+    operator started a second rotation before the first finished (docs/SECURITY.md)."""
+
+
 class InvalidToken(ValueError):
     """A token that is malformed, was altered, or was made for another subject or field."""
 
@@ -83,7 +88,11 @@ class SubjectKeyring:
     """Encrypts and decrypts one subject's fields with that subject's data key.
 
     ``table``: the ``subject-keys`` table (partition key ``subject_id``). ``kms_key_id``:
-    the PII key (id or ARN) that wraps every data key. Unwrapped keys are cached in process
+    the current PII key (its ARN), which wraps every new data key. ``previous_kms_key_id``:
+    during a rotation of the PII key, the key that wrapped data keys before (its ARN); a
+    data key is unwrapped with the key its item names, which must be one of the two, so
+    data written before the rotation stays readable while the ``pii-key-rotation`` job
+    re-wraps it. Unwrapped keys are cached in process
     (LRU of ``cache_size``, each for ``cache_max_age_s``), so a warm function makes at most
     one KMS Decrypt per subject per ``cache_max_age_s``. Not thread-safe: one per
     execution environment (``subject_keyring()``).
@@ -95,12 +104,14 @@ class SubjectKeyring:
         kms_key_id: str,
         kms_client: KMSClient | None = None,
         *,
+        previous_kms_key_id: str | None = None,
         cache_size: int = CACHE_SIZE,
         cache_max_age_s: float = CACHE_MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._table = table
         self._kms_key_id = kms_key_id
+        self._readable_keys = frozenset(filter(None, (kms_key_id, previous_kms_key_id)))
         self._kms: KMSClient = kms_client or client("kms")
         self._cache = _KeyCache(cache_size, cache_max_age_s, clock)
 
@@ -161,10 +172,21 @@ class SubjectKeyring:
             raise SubjectErased(subject_id)
         unwrapped = self._kms.decrypt(
             CiphertextBlob=bytes(item["wrapped_key"]),  # type: ignore[arg-type]  # a Binary
-            KeyId=self._kms_key_id,
+            KeyId=self._wrapping_key(item),
             EncryptionContext={CONTEXT_KEY: subject_id},
         )
         return self._cache.put(subject_id, unwrapped["Plaintext"])
+
+    def _wrapping_key(self, item: dict[str, Any]) -> str:
+        """The key that wrapped the item's data key: the current PII key or, during a
+        rotation, the previous one. KMS would refuse any other, so say so plainly."""
+        wrapped_by = str(item.get("kms_key_id") or self._kms_key_id)
+        if wrapped_by not in self._readable_keys:
+            raise UnknownWrappingKey(
+                "a data key is wrapped by a KMS key that is neither the current nor the "
+                "previous PII key: finish or redo the key rotation (PII_PREVIOUS_KEY_ID)"
+            )
+        return wrapped_by
 
     def _create(self, subject_id: str) -> AESGCM:
         """A new data key for the subject; if another writer stored one first, theirs."""
@@ -273,6 +295,8 @@ class PersonalDataSettings(FunctionSettings):
 
     pii_key_id: str
     subject_keys_table: str
+    # During a rotation of the PII key only: the key that wrapped data keys before.
+    pii_previous_key_id: str | None = None
     # Only for functions declared ``pii_lookups=True``: no other function may read the key.
     pii_blind_index_key_secret_id: str | None = None
 
@@ -286,7 +310,11 @@ def _settings() -> PersonalDataSettings:
 def subject_keyring() -> SubjectKeyring:
     """The execution environment's keyring, built once from ``PersonalDataSettings``."""
     settings = _settings()
-    return SubjectKeyring(dynamodb_table(settings.subject_keys_table), settings.pii_key_id)
+    return SubjectKeyring(
+        dynamodb_table(settings.subject_keys_table),
+        settings.pii_key_id,
+        previous_kms_key_id=settings.pii_previous_key_id or None,
+    )
 
 
 def blind_index_key() -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import time
 from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -24,11 +25,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, Field
 
 from cognitionos.audit.store import audit_log
-from cognitionos.auth import ApiKeyStore, Principal, bearer_token
-from cognitionos.aws import dynamodb_table
+from cognitionos.auth import ApiKeyStore, Principal, bearer_token, pepper_id
+from cognitionos.aws import client, dynamodb_table
 from cognitionos.errors import (
     BadRequest,
     DomainError,
@@ -40,6 +43,8 @@ from cognitionos.observability import logger
 from cognitionos.settings import FunctionSettings, load_settings
 
 PEPPER_MAX_AGE_S = 300
+PEPPER_REREAD_S = 60  # how often a key of an unknown pepper may make the current one re-read
+PREVIOUS_STAGE = "AWSPREVIOUS"  # Secrets Manager moves the old value here on a rotation
 # The key id of a presented key (never its secret), for the audit of a refused request.
 KEY_ID_IN_HEADER = re.compile(r"\bcos_(?P<key_id>[a-z0-9]{16})_")
 JSON_MEDIA_TYPE = "application/json"
@@ -312,10 +317,78 @@ def _auth_settings() -> ApiKeyAuthSettings:
 
 
 def api_key_store() -> ApiKeyStore:
-    """The key store; the pepper is cached by Parameters for five minutes."""
+    """The key store; the pepper is cached by Parameters for five minutes, and so is the
+    previous pepper once a key of it was presented."""
     settings = _auth_settings()
-    pepper = parameters.get_secret(settings.api_key_pepper_secret_id, max_age=PEPPER_MAX_AGE_S)
-    return ApiKeyStore(dynamodb_table(settings.api_keys_table), str(pepper))
+    secret_id = settings.api_key_pepper_secret_id
+    pepper = parameters.get_secret(secret_id, max_age=PEPPER_MAX_AGE_S)
+    return ApiKeyStore(
+        dynamodb_table(settings.api_keys_table),
+        str(pepper),
+        lambda wanted: pepper_of(secret_id, wanted),
+    )
+
+
+def pepper_of(secret_id: str, wanted: str | None) -> str | None:
+    """The pepper whose ``pepper_id`` is ``wanted`` (None: a key made before ids, which the
+    previous pepper may have hashed): the previous one, or the current one read again, when
+    this environment still holds the pepper from before a rotation."""
+    previous = previous_pepper(secret_id)
+    if previous is not None and (wanted is None or pepper_id(previous) == wanted):
+        return previous
+    if wanted is None:
+        return None
+    newer = _current_pepper_read_again(secret_id)
+    return newer if newer is not None and pepper_id(newer) == wanted else None
+
+
+_PEPPER_READ_AGAIN_AT: dict[str, float] = {}  # secret id -> monotonic time of the last re-read
+
+
+def _current_pepper_read_again(secret_id: str) -> str | None:
+    """AWSCURRENT past Parameters' cache, at most once a minute (a stale environment after a
+    rotation catches up at once; a flood of unknown ids cannot flood Secrets Manager)."""
+    last = _PEPPER_READ_AGAIN_AT.get(secret_id)
+    if last is not None and time.monotonic() - last < PEPPER_REREAD_S:
+        return None
+    _PEPPER_READ_AGAIN_AT[secret_id] = time.monotonic()
+    fresh = parameters.get_secret(secret_id, max_age=PEPPER_MAX_AGE_S, force_fetch=True)
+    return str(fresh)
+
+
+# The pepper's AWSPREVIOUS version, in a provider of its own: Parameters' cache is keyed by
+# secret name alone, so asking the shared one for another stage would return the current.
+@functools.cache
+def _previous_peppers() -> SecretsProvider:
+    return SecretsProvider(boto3_client=client("secretsmanager"))  # made on first use
+
+
+_NO_PREVIOUS_PEPPER: dict[str, float] = {}  # secret id -> monotonic time its absence was seen
+
+
+def previous_pepper(secret_id: str) -> str | None:
+    """The pepper before the current one, during a rotation's grace period; None when the
+    secret has no AWSPREVIOUS version (never rotated, or the grace period ended)."""
+    seen_absent = _NO_PREVIOUS_PEPPER.get(secret_id)
+    if seen_absent is not None and time.monotonic() - seen_absent < PEPPER_MAX_AGE_S:
+        return None
+    try:
+        value = _previous_peppers().get(
+            secret_id, max_age=PEPPER_MAX_AGE_S, VersionStage=PREVIOUS_STAGE
+        )
+    except GetParameterError as error:
+        if "ResourceNotFoundException" not in str(error):
+            raise
+        _NO_PREVIOUS_PEPPER[secret_id] = time.monotonic()
+        return None
+    return str(value)
+
+
+def forget_previous_pepper() -> None:
+    """Tests that start a new moto backend call this, as a new environment would."""
+    _previous_peppers.cache_clear()
+    _NO_PREVIOUS_PEPPER.clear()
+    _PEPPER_READ_AGAIN_AT.clear()
 
 
 class _HasContext(Protocol):
