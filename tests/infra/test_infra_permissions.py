@@ -55,6 +55,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "billing-ingest": own_logs
         | {
             "table billing": dynamodb("PutItem"),
+            **AUDIT_WRITING,  # webhook.rejected
             "queue billing-events": SEND,
             "bucket event-bodies/*": {"s3:PutObject"},
             "secret stripe-webhook": SECRET,
@@ -176,6 +177,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
             "table api-keys": dynamodb("GetItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # agent.run.started, agent.run.cancelled
             "queue agent-steps": SEND,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
@@ -187,6 +189,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table usage": dynamodb("PutItem"),
             "table metrics": dynamodb("UpdateItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # agent.run.finished
             "queue agent-steps": CONSUME | SEND,
             "queue usage-reports": SEND,
             "secret llm-api-key": SECRET,
@@ -223,6 +226,7 @@ def alerts_specification(
         | {
             "table api-keys": dynamodb("GetItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # alert.*.created, alert.acknowledged, alert.resolved
             "queue alert-notifications": SEND,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
@@ -232,6 +236,7 @@ def alerts_specification(
         | alerts_items
         | {
             "table metrics": dynamodb("Query"),
+            **AUDIT_WRITING,  # alert.fired, alert.resolved
             "queue alert-notifications": SEND,
             **{f"queue {q.name}-dlq": DLQ_DEPTH for q in topology.QUEUES},
             "stack key": PRODUCE,
