@@ -44,7 +44,10 @@ def test_creating_a_channel_a_rule_and_a_silence_records_each_without_secrets(
     assert {e["actor"] for e in entries} == {admin_key_id(alerts)}
     assert entries[0]["details"]["type"] == "webhook"
     assert entries[1]["details"]["threshold"] == "0.0"
-    assert entries[2]["details"] == {"match": {"team": "audited"}, "ends_at": "2099-01-01T00:00:00Z"}
+    assert entries[2]["details"] == {
+        "match": {"team": "audited"},
+        "ends_at": "2099-01-01T00:00:00Z",
+    }
     stored = json.dumps(entries, default=str)
     assert hooks.url not in stored and "whsec_" not in stored  # no URL, no signing secret
 

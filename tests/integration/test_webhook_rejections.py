@@ -30,7 +30,6 @@ def clock(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The refusal windows' clock, as the test moves it (one execution environment)."""
     import billing.handlers.ingest_webhook as ingest
     from billing.dal.rejections import RejectionAudit
-
     from cognitionos.audit.store import audit_log
 
     test_clock = Clock(1_800_000_000.0)
@@ -116,10 +115,9 @@ def test_a_suppressed_refusal_costs_no_aws_call_and_a_recorded_one_one_transacti
 def test_an_entry_that_loses_the_race_is_not_retried_and_its_count_is_carried(
     aws: Aws, context: LambdaContext, clock: Clock
 ) -> None:
-    from tests.aws_calls import count_aws_calls
-
     from cognitionos.audit.store import AuditLog
     from cognitionos.aws import dynamodb_table
+    from tests.aws_calls import count_aws_calls
 
     assert post_webhook(BODY, None, context)["statusCode"] == 400  # this writer knows the head
     other = AuditLog(
