@@ -159,3 +159,20 @@ def test_the_operators_chain_with_alert_entries_verifies(alerts: Alerts) -> None
     ]
     status, verified = audit(alerts.context, "/v1/audit/verify", reader)
     assert (status, verified["valid"], verified["checked"]) == (200, True, 4)
+
+
+def test_an_evaluation_touches_the_audit_tables_only_for_what_it_fires_or_resolves(
+    alerts: Alerts,
+) -> None:
+    from tests.integration.agents.test_agent_audit import audit_table_calls
+
+    one_alert_rule(alerts, "counted")
+    with audit_table_calls() as firing:
+        assert alerts.evaluate()["fired"] == 1
+    with audit_table_calls() as quiet:
+        assert alerts.evaluate()["fired"] == 0
+
+    assert quiet == {}  # nothing fired or resolved: no audit call at all
+    # The alert's own transaction carries the entry; the head this environment wrote with
+    # the rule's creation is current, so no read and no retry.
+    assert firing == {"TransactWriteItems": 1}
