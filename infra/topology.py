@@ -734,8 +734,11 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="billing.handlers.ingest_webhook.lambda_handler",
         description="Verifies Stripe webhooks, logs each event once and queues it",
         routes=(Route("POST", "/webhooks/stripe", auth="stripe_signature"),),
-        # The event log: one conditional put; the old item comes back on conflict.
-        tables=(TableAccess(BILLING_TABLE, ("dynamodb:PutItem",)),),
+        tables=(
+            # The event log: one conditional put; the old item comes back on conflict.
+            TableAccess(BILLING_TABLE, ("dynamodb:PutItem",)),
+            *AUDIT_WRITING,  # webhook.rejected, at most one per reason a minute (docs/AUDIT.md)
+        ),
         sends_to=(BILLING_EVENTS,),
         buckets=(BucketAccess(EVENT_BODIES, ("s3:PutObject",)),),  # a body too large to queue
         secrets=(STRIPE_WEBHOOK_SECRET,),
@@ -966,6 +969,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
                 ),
             ),
             API_KEY_AUTH,
+            *AUDIT_WRITING,  # agent.run.started, .cancelled, in the run's own transaction
         ),
         sends_to=(AGENT_STEPS,),  # a new run's plan step
         secrets=API_KEY_AUTH_SECRETS,
@@ -991,6 +995,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
             ),
             USAGE_RECORDING,
             METRIC_RECORDING,  # agents.cost_usd, agents.runs_failed
+            *AUDIT_WRITING,  # agent.run.finished, in the transaction of the step that ends it
         ),
         settings=LLM_SETTINGS,
         secrets=(LLM_API_KEY,),  # the openai and anthropic providers' key
@@ -1074,7 +1079,9 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/v1/alerts/{alert_id}/ack"),
             Route("POST", "/v1/alerts/{alert_id}/resolve"),
         ),
-        tables=(_ALERTS_ITEMS, API_KEY_AUTH),
+        # alert.channel.created, .rule.created, .silence.created, .acknowledged, .resolved:
+        # each in the transaction of the item it creates or moves.
+        tables=(_ALERTS_ITEMS, API_KEY_AUTH, *AUDIT_WRITING),
         sends_to=(ALERT_NOTIFICATIONS,),  # acknowledged and resolved, to each routed channel
         secrets=API_KEY_AUTH_SECRETS,
         pii="write",  # channel secrets and email recipients, sealed per channel
@@ -1088,6 +1095,7 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
         tables=(
             _ALERTS_ITEMS,
             TableAccess(METRICS_TABLE, ("dynamodb:Query",)),  # each rule's window
+            *AUDIT_WRITING,  # alert.fired, alert.resolved, with the alert's own transaction
         ),
         reads_dlq_depth=QUEUES,  # queue.<name>.dlq_depth
         sends_to=(ALERT_NOTIFICATIONS,),

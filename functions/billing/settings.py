@@ -15,6 +15,8 @@ class IngestSettings(FunctionSettings):
     billing_events_queue_url: str
     event_bodies_bucket: str  # where an event too large to queue waits (a claim check)
     stripe_webhook_secret_id: str
+    audit_table: str  # webhook.rejected (billing.dal.rejections)
+    audit_heads_table: str
 
 
 class BillingApiSettings(ApiKeyAuthSettings):

@@ -55,6 +55,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "billing-ingest": own_logs
         | {
             "table billing": dynamodb("PutItem"),
+            **AUDIT_WRITING,  # webhook.rejected
             "queue billing-events": SEND,
             "bucket event-bodies/*": {"s3:PutObject"},
             "secret stripe-webhook": SECRET,
@@ -187,6 +188,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
             "table api-keys": dynamodb("GetItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # agent.run.started, agent.run.cancelled
             "queue agent-steps": SEND,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
@@ -198,6 +200,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table usage": dynamodb("PutItem"),
             "table metrics": dynamodb("UpdateItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # agent.run.finished
             "queue agent-steps": CONSUME | SEND,
             "queue usage-reports": SEND,
             "secret llm-api-key": SECRET,
@@ -234,6 +237,7 @@ def alerts_specification(
         | {
             "table api-keys": dynamodb("GetItem"),
             "table subject-keys": dynamodb("GetItem", "PutItem"),
+            **AUDIT_WRITING,  # alert.*.created, alert.acknowledged, alert.resolved
             "queue alert-notifications": SEND,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
@@ -243,6 +247,7 @@ def alerts_specification(
         | alerts_items
         | {
             "table metrics": dynamodb("Query"),
+            **AUDIT_WRITING,  # alert.fired, alert.resolved
             "queue alert-notifications": SEND,
             **{f"queue {q.name}-dlq": DLQ_DEPTH for q in topology.QUEUES},
             "stack key": PRODUCE,
@@ -469,12 +474,23 @@ def test_only_the_two_functions_that_list_a_table_may_scan(
     assert ("dynamodb:Scan" in granted(synth, role_id(synth, fn))) == (fn.name in SCANNERS)
 
 
-def test_the_internet_facing_ingest_may_only_put_event_log_items(synth: Synth) -> None:
+def test_the_internet_facing_ingest_may_only_put_event_log_items_and_append_audit_entries(
+    synth: Synth,
+) -> None:
     fn = topology.function("billing-ingest")
-    billing = synth.id(synth.stack.data.tables["billing"])
-    dynamo = {a for a in granted(synth, role_id(synth, fn)) if a.startswith("dynamodb:")}
-    assert dynamo == {"dynamodb:PutItem"}
-    assert granted(synth, role_id(synth, fn))["dynamodb:PutItem"] == {billing}
+    tables = synth.stack.data.tables
+    billing, audit, heads = (synth.id(tables[n]) for n in ("billing", "audit", "audit-heads"))
+    dynamo = {
+        action: resources
+        for action, resources in granted(synth, role_id(synth, fn)).items()
+        if action.startswith("dynamodb:")
+    }
+    # webhook.rejected: an entry put and its chain's head read and moved, nothing else.
+    assert dynamo == {
+        "dynamodb:PutItem": {billing, audit},
+        "dynamodb:GetItem": {heads},
+        "dynamodb:UpdateItem": {heads},
+    }
 
 
 @pytest.mark.parametrize("fn", topology.FUNCTIONS, ids=lambda fn: fn.name)

@@ -73,6 +73,7 @@ def reset_runtime_caches() -> None:
     import agents.handlers.step
     import agents.llm_settings
     import agents.settings
+    import billing.dal.rejections
     import billing.settings
     import code_validation.settings
     import cognitionos.audit.store
@@ -86,6 +87,7 @@ def reset_runtime_caches() -> None:
 
     reset_clients()
     forget_missing_coupons()
+    billing.dal.rejections.rejection_audit.cache_clear()
     parameters.clear_caches()
     cognitionos.http.forget_previous_pepper()
     cognitionos.http._auth_settings.cache_clear()

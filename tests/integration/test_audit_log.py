@@ -271,3 +271,24 @@ def test_dunning_steps_are_recorded_once_in_the_cases_own_write(aws: Aws) -> Non
     ]
     assert recorded[0]["resource"] == "invoice:in_1"
     assert recorded[1]["details"]["closed_reason"] == "invoice_paid"
+
+
+def test_a_key_and_its_created_entry_are_written_together_and_a_revocation_recorded_once(
+    aws: Aws, context: LambdaContext
+) -> None:
+    from tests.aws_calls import count_aws_calls
+
+    new_key(aws, context, ["billing:read"], tenant="cus_Keys")  # the chain's head is known
+    with count_aws_calls() as creating:
+        key = new_key(aws, context, ["billing:read"], tenant="cus_Keys")
+    key_id = key.split("_")[1]
+    revoked = [call(context, "DELETE", f"/v1/api-keys/{key_id}", key=aws.admin_key) for _ in "ab"]
+
+    # The key's put and its entry are one transaction: no key without its entry.
+    assert creating["dynamodb.TransactWriteItems"] == 1
+    assert "dynamodb.PutItem" not in creating
+    assert [status for status, _ in revoked] == [200, 200]
+    assert revoked[0][1]["revoked_at"] == revoked[1][1]["revoked_at"]
+    mine = [e for e in entries(aws, "tenant:cus_Keys") if e["resource"] == f"api_key:{key_id}"]
+    assert [e["action"] for e in mine] == ["api_key.created", "api_key.revoked"]
+    assert mine[1]["details"] == {"revoked_at": revoked[0][1]["revoked_at"]}

@@ -9,6 +9,9 @@ Items (``pk`` / ``sk``):
   applied (the followups it decided), done (the followups sent).
 - ``RUN#<id>`` / ``OUT#<task>``: a task's latest output (short-term memory as well).
 
+A run's start and end are audited (``cognitionos.audit``) in the transaction that makes
+them, so only the writer whose transition wins records its entry.
+
 Text people or models wrote (goal, descriptions, outputs, feedback, result, raw replies, code
 validation findings) is
 sealed with the tenant's data key (``cognitionos.crypto``), so erasing the tenant shreds it.
@@ -25,9 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from agents.logic import run_audit
 from agents.logic.code_blocks import CodeValidation
 from agents.logic.plan import Task
 from agents.logic.run_state import ACTIVE, Budget, Followup, Run, RunStatus, Usage
+from cognitionos.audit.chain import Draft
+from cognitionos.audit.store import AuditLog
 from cognitionos.crypto import SubjectErased, SubjectKeyring
 from cognitionos.dynamodb import is_condition_failure, plain
 
@@ -40,6 +46,10 @@ StepStatus = Literal["claimed", "answered", "applied", "done"]
 
 class RunMoved(Exception):
     """The run changed since it was read (another branch's transition): read it again."""
+
+
+class RunExists(Exception):
+    """A new run's id is taken (it cannot be, short of a UUID collision)."""
 
 
 class StepTaken(Exception):
@@ -73,16 +83,27 @@ def run_pk(run_id: str) -> str:
     return f"RUN#{run_id}"
 
 
+MAX_END_ATTEMPTS = 20  # an ending run moved by its own steps is read again and ended
+
+
 class RunStore:
-    def __init__(self, table: Table, keyring: SubjectKeyring, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        keyring: SubjectKeyring,
+        clock: Callable[[], float],
+        audit: AuditLog | None = None,
+    ) -> None:
         self._table = table
         self._client: Any = table.meta.client  # takes Python values, as the resource does
         self._keyring = keyring
         self._clock = clock
+        self._audit = audit
 
     # --- runs ---------------------------------------------------------------------------
 
-    def create(self, run: Run, expires_at: int) -> None:
+    def create(self, run: Run, expires_at: int, *, actor: str) -> None:
+        """Store a new run and, in the same transaction, its ``agent.run.started`` entry."""
         item = self._run_item(run)
         item["expires_at"] = expires_at
         budget = run.budget
@@ -92,7 +113,22 @@ class RunStore:
             item["headroom_cost"] = budget.max_cost_usd
         if budget.max_seconds is not None:
             item["deadline_at"] = Decimal(str(run.created_at + budget.max_seconds))
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        put = {
+            "TableName": self._table.name,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if self._audit is None:
+            try:
+                self._client.put_item(**put)
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    raise RunExists(run.run_id) from None
+                raise
+            return
+        draft = self._draft(run_audit.STARTED, run, actor, run_audit.started_details(run))
+        if self._audit.commit_with([{"Put": put}], [draft]) is not None:
+            raise RunExists(run.run_id)
 
     def get(self, run_id: str) -> Run | None:
         item = self._table.get_item(
@@ -100,32 +136,67 @@ class RunStore:
         ).get("Item")
         return self._run_of(plain(item)) if item else None
 
-    def end(self, run_id: str, status: RunStatus, error: str | None = None) -> bool:
-        """Move an active run to ``status`` (cancel, budget, failure to queue); False if it
-        had already ended."""
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":status": status, ":now": self._now()}
+    def end(self, run: Run, status: RunStatus, error: str | None = None, *, actor: str) -> bool:
+        """Move an active run to ``status`` (cancel, budget, failure to queue) with its audit
+        entry (``agent.run.cancelled`` or ``.finished``); False if it had already ended.
+
+        Guarded by the run's revision as well, so the entry's usage is the run's at the
+        moment it ended; a run its steps moved meanwhile is read again.
+        """
+        for _ in range(MAX_END_ATTEMPTS):
+            ended = replace(run, status=status, error=error or run.error, rev=run.rev + 1)
+            update = self._end_update(run, status, error)
+            if self._ended(update, ended, actor):
+                return True
+            fresh = self.get(run.run_id)
+            if fresh is None or fresh.terminal:
+                return False
+            run = fresh
+        raise RunMoved(run.run_id)
+
+    def _end_update(self, run: Run, status: RunStatus, error: str | None) -> dict[str, Any]:
+        names = {"#status": "status", "#rev": "rev"}
+        values: dict[str, Any] = {":status": status, ":now": self._now(), ":rev": run.rev}
         values.update({f":a{i}": s for i, s in enumerate(ACTIVE)})
         active = ", ".join(f":a{i}" for i in range(len(ACTIVE)))
-        expression = "SET #status = :status, updated_at = :now ADD rev :one"
+        sets = "SET #status = :status, updated_at = :now"
         values[":one"] = 1
         if error:
-            expression = expression.replace("updated_at = :now", "updated_at = :now, #error = :e")
+            sets += ", #error = :e"
             names["#error"] = "error"
             values[":e"] = error
-        try:
-            self._table.update_item(
-                Key={"pk": run_pk(run_id), "sk": "RUN"},
-                UpdateExpression=expression,
-                ConditionExpression=f"#status IN ({active})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return {
+            "TableName": self._table.name,
+            "Key": {"pk": run_pk(run.run_id), "sk": "RUN"},
+            "UpdateExpression": f"{sets} ADD #rev :one",
+            "ConditionExpression": f"#status IN ({active}) AND #rev = :rev",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _ended(self, update: dict[str, Any], ended: Run, actor: str) -> bool:
+        if self._audit is None:
+            try:
+                self._client.update_item(**update)
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return False
+                raise
+            return True
+        action = run_audit.ended_action(ended.status)
+        draft = self._draft(action, ended, actor, run_audit.ended_details(ended))
+        return self._audit.commit_with([{"Update": update}], [draft]) is None
+
+    def _draft(self, action: str, run: Run, actor: str, details: dict[str, Any]) -> Draft:
+        if self._audit is None:
+            raise RuntimeError("this run store records no audit entries")
+        return self._audit.draft(
+            action,
+            actor=actor,
+            resource=run_audit.resource_of(run),
+            tenant_id=run.tenant_id,
+            details=details,
+        )
 
     # --- steps --------------------------------------------------------------------------
 
@@ -279,7 +350,7 @@ class RunStore:
         sets = [f"#f{i} = :f{i}" for i in range(len(transition_fields))]
         names["#rev"] = "rev"
         values[":rev"], values[":one"] = before.rev, 1
-        adds = ["#rev :one"]
+        adds = ["#rev :one", "steps :one"]
         if spent is not None:
             adds += ["input_tokens :in", "output_tokens :out", "cost_usd :cost"]
             values[":in"], values[":out"] = spent.input_tokens, spent.output_tokens
@@ -336,17 +407,38 @@ class RunStore:
                     }
                 }
             )
+        drafts = self._finished_drafts(before, after, spent)
+        if drafts and self._audit is not None:
+            # The step that ends the run records agent.run.finished in its own transaction.
+            refused = self._audit.commit_with(transaction, drafts)
+            if refused is not None:
+                _raise_for(refused, before.run_id, key)
+                raise RuntimeError(f"run {before.run_id}'s apply was refused: {refused}")
+            return
         try:
             self._client.transact_write_items(TransactItems=transaction)
         except ClientError as exc:
             reasons = _cancellation_reasons(exc)
             if not reasons:
                 raise
-            if reasons[1].get("Code") == "ConditionalCheckFailed":
-                raise StepTaken(key) from None
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise RunMoved(before.run_id) from None
+            _raise_for(reasons, before.run_id, key)
             raise
+
+    def _finished_drafts(self, before: Run, after: Run, spent: Usage | None) -> list[Draft]:
+        if self._audit is None or before.terminal or not after.terminal:
+            return []
+        spent = spent or Usage()
+        ended = replace(
+            after,
+            steps=before.steps + 1,
+            usage=Usage(
+                before.usage.input_tokens + spent.input_tokens,
+                before.usage.output_tokens + spent.output_tokens,
+                before.usage.cost_usd + spent.cost_usd,
+            ),
+        )
+        action = run_audit.ended_action(ended.status)
+        return [self._draft(action, ended, run_audit.STEP_ACTOR, run_audit.ended_details(ended))]
 
     def mark_done(self, run_id: str, key: str) -> None:
         self._table.update_item(
@@ -422,6 +514,7 @@ class RunStore:
             "output_tokens": run.usage.output_tokens,
             "cost_usd": run.usage.cost_usd,
             "rev": run.rev,
+            "steps": run.steps,
         }
         if run.confidence is not None:
             item["confidence"] = _stored(run.confidence)
@@ -463,6 +556,7 @@ class RunStore:
                 Decimal(str(item.get("cost_usd", 0))),
             ),
             rev=int(item.get("rev", 0)),
+            steps=int(item.get("steps", 0)),
             updated_at=float(item.get("updated_at", item["created_at"])),
             validate_code=bool(item.get("validate_code", False)),
         )
@@ -530,7 +624,7 @@ class RunStore:
 
 
 RUN_RETENTION_S = 30 * 86_400  # runs, steps and outputs: kept 30 days, then TTL
-_COUNTERS = {"input_tokens", "output_tokens", "cost_usd", "rev"}
+_COUNTERS = {"input_tokens", "output_tokens", "cost_usd", "rev", "steps"}
 
 
 def _stored(fraction: float) -> Decimal:
@@ -564,6 +658,14 @@ def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
     if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return []
     return list(error.response.get("CancellationReasons", []))  # type: ignore[arg-type]
+
+
+def _raise_for(reasons: list[dict[str, Any]], run_id: str, key: str) -> None:
+    """An apply's refusal: the step was applied already, or the run moved under it."""
+    if reasons[1].get("Code") == "ConditionalCheckFailed":
+        raise StepTaken(key)
+    if reasons[0].get("Code") == "ConditionalCheckFailed":
+        raise RunMoved(run_id)
 
 
 def plain_item(wire: Mapping[str, Any]) -> dict[str, Any]:

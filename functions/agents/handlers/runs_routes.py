@@ -15,6 +15,7 @@ from agents.logic.run_state import Budget, Followup, Run
 from agents.models.runs import CancelAccepted, CreateRunBody, RunCreated, RunView
 from agents.models.steps import StepMessage
 from agents.settings import api_settings
+from cognitionos.audit.store import audit_log
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
 from cognitionos.errors import NotFound
@@ -41,7 +42,9 @@ NOT_FOUND = "No run has this id, or it is another tenant's"
 
 
 def run_store() -> RunStore:
-    return RunStore(dynamodb_table(api_settings().agents_table), subject_keyring(), time.time)
+    return RunStore(
+        dynamodb_table(api_settings().agents_table), subject_keyring(), time.time, audit_log()
+    )
 
 
 def visible_run(store: RunStore, run_id: str) -> Run:
@@ -96,14 +99,15 @@ def start_run(body: CreateRunBody) -> RunCreated:
         validate_code=body.validate_code,
     )
     store = run_store()
-    store.create(run, expires_at=int(now) + RUN_RETENTION_S)
+    store.create(run, expires_at=int(now) + RUN_RETENTION_S, actor=principal.key_id)
     try:
         send_message(
             api_settings().agent_steps_queue_url,
             StepMessage.of(run.run_id, Followup("plan")).model_dump_json(exclude_none=True),
         )
     except Exception:
-        store.end(run.run_id, "failed", "the run could not be queued")  # nothing left half-made
+        # Nothing left half-made: the run ends failed (and audited so) rather than hang queued.
+        store.end(run, "failed", "the run could not be queued", actor=principal.key_id)
         raise
     return RunCreated(run_id=run.run_id, status="queued")
 
@@ -149,6 +153,6 @@ def cancel_run(run_id: RunId) -> CancelAccepted:
     store = run_store()
     run = visible_run(store, run_id)
     if not run.terminal:
-        store.end(run_id, "cancelled", "cancelled by request")
+        store.end(run, "cancelled", "cancelled by request", actor=current_principal(router).key_id)
         run = store.get(run_id) or run
     return CancelAccepted(run_id=run_id, status=run.status)

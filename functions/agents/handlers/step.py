@@ -29,6 +29,7 @@ from agents.models.llm import ModelReply, ModelRequest, reply_from_raw
 from agents.models.steps import StepMessage
 from agents.settings import step_settings
 from cognitionos import deadline, metrics_store
+from cognitionos.audit.store import audit_log
 from cognitionos.aws import dynamodb_table
 from cognitionos.code_validation import validate_code
 from cognitionos.crypto import subject_keyring
@@ -100,7 +101,7 @@ def step_runner() -> StepRunner:
             return refused(str(refusal))
 
     return StepRunner(
-        store=RunStore(table, keyring, time.time),
+        store=RunStore(table, keyring, time.time, audit_log()),  # agent.run.finished
         memory=memory,
         model=model,
         price=lambda name: price_of(name, model.name),

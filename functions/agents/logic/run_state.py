@@ -97,6 +97,7 @@ class Run:
     error: str | None = None
     usage: Usage = field(default_factory=Usage)
     rev: int = 0
+    steps: int = 0  # steps applied (plan, tasks, evaluations, ...): the audit entry says
     validate_code: bool = False
     updated_at: float = 0.0  # the last write: for an ended run, when it ended
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from agents.dal.runs import RunMoved, RunStore, StepRecord
-from agents.logic import run_state
+from agents.logic import run_audit, run_state
 from agents.logic.code_blocks import CodeValidation, apply_validation, code_files
 from agents.logic.memory import MemoryItem
 from agents.logic.plan import PlanError, parse_plan
@@ -413,7 +413,7 @@ class StepRunner:
                 f"the run's remaining budget cannot pay for its next call "
                 f"(it needs up to {tokens} tokens and ${cost:.6f})"
             )
-        if self.store.end(run.run_id, "budget_exceeded", error):
+        if self.store.end(run, "budget_exceeded", error, actor=run_audit.STEP_ACTOR):
             ended = self.store.get(run.run_id)
             if ended is not None:
                 self.on_finish(ended)

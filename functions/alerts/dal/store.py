@@ -9,6 +9,10 @@ Items (pk / sk):
   it with ``attribute_not_exists`` in the same transaction as the alert, so two evaluations
   running at once never open two alerts for one fingerprint; resolving deletes it.
 
+Every creation and every move of an alert is audited (``cognitionos.audit``, the operators'
+chain: alerts are the operators') in the transaction that writes it, so an overlapping
+evaluation or a retried request whose write is refused records nothing a second time.
+
 gsi1 lists each kind: ``CHANNELS``, ``RULES``, ``SILENCES``, ``ALERTS`` (newest first) and
 ``OPEN``, each sorted by creation time and id.
 """
@@ -26,6 +30,7 @@ from botocore.exceptions import ClientError
 from alerts.logic.evaluation import OpenAlert
 from alerts.logic.routing import Route, Silence
 from alerts.logic.rules import Rule
+from cognitionos.audit.store import AuditLog
 from cognitionos.crypto import SubjectKeyring
 from cognitionos.dynamodb import (
     all_items,
@@ -35,6 +40,7 @@ from cognitionos.dynamodb import (
     plain,
 )
 from cognitionos.errors import NotFound
+from cognitionos.timeutil import iso
 
 SILENCE_KEPT_S = 7 * 24 * 3600  # an ended silence is deleted a week later (TTL)
 GSI_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
@@ -75,29 +81,75 @@ def alert_view(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: data.get(name) for name in ALERT_FIELDS}
 
 
+EVALUATOR = "alerts-evaluate"  # the actor of what the evaluation job fires and resolves
+
+
 class AlertStore:
-    def __init__(self, table: Any, keyring: SubjectKeyring | None = None) -> None:
+    def __init__(
+        self, table: Any, keyring: SubjectKeyring | None = None, audit: AuditLog | None = None
+    ) -> None:
         self._table = table
         self._keyring = keyring
+        self._audit = audit
+
+    def _write(
+        self,
+        items: list[dict[str, Any]],
+        action: str,
+        actor: str,
+        resource: str,
+        details: dict[str, Any],
+    ) -> bool:
+        """``items`` (conditional) and their audit entry in one transaction; False if one of
+        the items' conditions failed, and then nothing was written."""
+        if self._audit is not None:
+            draft = self._audit.draft(action, actor=actor, resource=resource, details=details)
+            return self._audit.commit_with(items, [draft]) is None
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _transaction_conflict(exc):
+                return False
+            raise
+        return True
 
     # --- channels ---------------------------------------------------------------------
 
-    def put_channel(self, channel: dict[str, Any], config: Mapping[str, Any], now: str) -> None:
+    def put_channel(
+        self, channel: dict[str, Any], config: Mapping[str, Any], now: str, *, actor: str
+    ) -> None:
+        """The channel with ``alert.channel.created``; the entry names its type and routing,
+        never its config (URLs, routing keys, recipients)."""
         if self._keyring is None:
             raise RuntimeError("sealing a channel's config needs the keyring")
         channel_id = channel["channel_id"]
         sealed = self._keyring.encrypt(channel_id, "config", json.dumps(dict(config)))
-        self._table.put_item(
-            Item={
-                **channel_key(channel_id),
-                **channel,
-                "config_sealed": sealed,
-                "created_at": now,
-                "gsi1pk": "CHANNELS",
-                "gsi1sk": f"{now}#{channel_id}",
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        item = {
+            **channel_key(channel_id),
+            **channel,
+            "config_sealed": sealed,
+            "created_at": now,
+            "gsi1pk": "CHANNELS",
+            "gsi1sk": f"{now}#{channel_id}",
+        }
+        details = {
+            "type": channel["type"],
+            "min_severity": channel["min_severity"],
+            "match": dict(channel.get("match") or {}),
+            "rate_limit_per_minute": channel.get("rate_limit_per_minute"),
+        }
+        self._put_new(item, "alert.channel.created", actor, f"alert_channel:{channel_id}", details)
+
+    def _put_new(
+        self, item: dict[str, Any], action: str, actor: str, resource: str, details: dict[str, Any]
+    ) -> None:
+        put = {
+            "TableName": self._table.name,
+            "Item": _wire(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if not self._write([{"Put": put}], action, actor, resource, details):
+            raise RuntimeError(f"{item['pk']} exists already")  # a random id: never in practice
 
     def routes(self) -> list[Route]:
         return [
@@ -107,38 +159,43 @@ class AlertStore:
 
     # --- rules and silences -----------------------------------------------------------
 
-    def put_rule(self, rule: dict[str, Any], now: str) -> None:
-        self._table.put_item(
-            Item={
-                "pk": f"RULE#{rule['rule_id']}",
-                "sk": "RULE",
-                **_wire({k: v for k, v in rule.items() if v is not None}),
-                "created_at": now,
-                "gsi1pk": "RULES",
-                "gsi1sk": f"{now}#{rule['rule_id']}",
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+    def put_rule(self, rule: dict[str, Any], now: str, *, actor: str) -> None:
+        item = {
+            "pk": f"RULE#{rule['rule_id']}",
+            "sk": "RULE",
+            **{k: v for k, v in rule.items() if v is not None},
+            "created_at": now,
+            "gsi1pk": "RULES",
+            "gsi1sk": f"{now}#{rule['rule_id']}",
+        }
+        details = {
+            "metric": rule["metric"],
+            "comparison": rule["comparison"],
+            "threshold": str(rule["threshold"]),  # the audit log hashes no float
+            "window_minutes": rule["window_minutes"],
+            "severity": rule["severity"],
+        }
+        self._put_new(item, "alert.rule.created", actor, f"alert_rule:{rule['rule_id']}", details)
 
     def rules(self) -> list[Rule]:
         return [rule_from_item(item) for item in self._list("RULES")]
 
     def put_silence(
-        self, silence_id: str, match: Mapping[str, str], ends_at: int, now: str
+        self, silence_id: str, match: Mapping[str, str], ends_at: int, now: str, *, actor: str
     ) -> None:
-        self._table.put_item(
-            Item={
-                "pk": f"SILENCE#{silence_id}",
-                "sk": "SILENCE",
-                "silence_id": silence_id,
-                "match": dict(match),
-                "ends_at": ends_at,
-                "created_at": now,
-                "expires_at": ends_at + SILENCE_KEPT_S,
-                "gsi1pk": "SILENCES",
-                "gsi1sk": f"{now}#{silence_id}",
-            }
-        )
+        item = {
+            "pk": f"SILENCE#{silence_id}",
+            "sk": "SILENCE",
+            "silence_id": silence_id,
+            "match": dict(match),
+            "ends_at": ends_at,
+            "created_at": now,
+            "expires_at": ends_at + SILENCE_KEPT_S,
+            "gsi1pk": "SILENCES",
+            "gsi1sk": f"{now}#{silence_id}",
+        }
+        details = {"match": dict(match), "ends_at": iso(ends_at)}
+        self._put_new(item, "alert.silence.created", actor, f"alert_silence:{silence_id}", details)
 
     def silences(self) -> list[Silence]:
         return [
@@ -167,7 +224,6 @@ class AlertStore:
         """Store a new firing alert and claim its fingerprint, both or neither; False if the
         fingerprint already has an open alert (another evaluation opened it first)."""
         fp = alert["fingerprint"]
-        client = self._table.meta.client
         name = self._table.name
         open_item = {
             **fingerprint_key(fp),
@@ -184,30 +240,29 @@ class AlertStore:
             "gsi1pk": "ALERTS",
             "gsi1sk": f"{alert['started_at']}#{alert['alert_id']}",
         }
-        try:
-            client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": name,
-                            "Item": _wire(open_item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": name,
-                            "Item": _wire(alert_item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if _transaction_conflict(exc):
-                return False
-            raise
-        return True
+        items = [
+            {
+                "Put": {
+                    "TableName": name,
+                    "Item": _wire(open_item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": name,
+                    "Item": _wire(alert_item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        details = {
+            "rule_id": alert["rule_id"],
+            "fingerprint": fp,
+            "severity": alert["severity"],
+            "value": str(value),
+        }
+        return self._write(items, "alert.fired", EVALUATOR, f"alert:{alert['alert_id']}", details)
 
     def alert_and_channel(
         self, alert_id: str, channel_id: str
@@ -268,10 +323,13 @@ class AlertStore:
             if not start or len(found) >= limit:
                 return found, encode_page_token(start)
 
-    def transition(self, alert_id: str, fingerprint: str, to: str, now: str) -> bool:
+    def transition(
+        self, alert_id: str, fingerprint: str, to: str, now: str, *, actor: str = EVALUATOR
+    ) -> bool:
         """``firing`` → ``acknowledged``, or either → ``resolved``, with the fingerprint's item
-        (resolving deletes it, so the condition, if it still holds, fires a new alert); False
-        if the alert was no longer in a state to move from (another request moved it)."""
+        (resolving deletes it, so the condition, if it still holds, fires a new alert) and the
+        ``alert.acknowledged`` or ``alert.resolved`` entry; False if the alert was no longer
+        in a state to move from (another request moved it), and then nothing was written."""
         allowed = ["firing"] if to == "acknowledged" else ["firing", "acknowledged"]
         stamp = "acknowledged_at" if to == "acknowledged" else "resolved_at"
         name = self._table.name
@@ -309,13 +367,10 @@ class AlertStore:
                     "ExpressionAttributeValues": {**same_alert, ":to": to},
                 }
             }
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=[update_alert, fp_change])
-        except ClientError as exc:
-            if _transaction_conflict(exc):
-                return False  # another request or evaluation moved it first
-            raise
-        return True
+        action = "alert.acknowledged" if to == "acknowledged" else "alert.resolved"
+        details = {"fingerprint": fingerprint}
+        # False: another request or evaluation moved it first.
+        return self._write([update_alert, fp_change], action, actor, f"alert:{alert_id}", details)
 
     def notified(self, fingerprint: str) -> None:
         """The firing notifications of the fingerprint's alert are queued."""

@@ -90,9 +90,10 @@ def get_alert(alert_id: AlertId) -> AlertDetail:
 
 
 def _lifecycle(alert_id: str, to: str) -> AlertDetail:
-    operator_only(current_principal(router))
+    principal = current_principal(router)
+    operator_only(principal)
     now_s = int(time.time())
-    change_status(store(), queue(), alert_id, to, now_s=now_s)
+    change_status(store(), queue(), alert_id, to, now_s=now_s, actor=principal.key_id)
     alert, deliveries = store().alert_with_deliveries(alert_id)
     return detail(alert, [delivery_view(d) for d in deliveries])
 

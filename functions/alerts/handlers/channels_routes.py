@@ -49,7 +49,8 @@ router = APIGatewayHttpRouter()
     ),
 )
 def create_channel(request: Annotated[ChannelCreate, Body()]) -> ChannelCreated:
-    operator_only(current_principal(router))
+    principal = current_principal(router)
+    operator_only(principal)
     check_config_targets(
         request.type, request.config, allow_loopback=api_settings().cognition_allow_loopback_targets
     )
@@ -62,5 +63,6 @@ def create_channel(request: Annotated[ChannelCreate, Body()]) -> ChannelCreated:
         "match": dict(request.match),
         "rate_limit_per_minute": request.rate_limit_per_minute,
     }
-    store().put_channel(channel, request.config.model_dump(exclude_none=True), iso(now()))
+    config = request.config.model_dump(exclude_none=True)
+    store().put_channel(channel, config, iso(now()), actor=principal.key_id)
     return ChannelCreated(channel_id=channel_id)

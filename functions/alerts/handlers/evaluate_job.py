@@ -14,6 +14,7 @@ from alerts.dal.store import AlertStore
 from alerts.logic.default_rules import default_rules
 from alerts.logic.evaluator import Evaluator
 from alerts.settings import dead_letter_queues, evaluate_settings
+from cognitionos.audit.store import audit_log
 from cognitionos.aws import dynamodb_table
 from cognitionos.jobs import job_name
 from cognitionos.metrics_store import MetricsStore
@@ -31,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         MetricsStore(dynamodb_table(settings.metrics_table)), dead_letter_queues(), now
     )
     evaluator = Evaluator(
-        store=AlertStore(dynamodb_table(settings.alerts_table)),
+        store=AlertStore(dynamodb_table(settings.alerts_table), audit=audit_log()),
         queue=NotificationQueue(settings.alert_notifications_queue_url),
         metrics=source.series,
         clock=lambda: now,

@@ -38,9 +38,11 @@ router = APIGatewayHttpRouter()
     ),
 )
 def create_rule(request: RuleCreate) -> RuleCreated:
-    operator_only(current_principal(router))
+    principal = current_principal(router)
+    operator_only(principal)
     rule_id = f"rule_{secrets.token_hex(8)}"
-    store().put_rule({"rule_id": rule_id, **request.model_dump(mode="json")}, iso(now()))
+    rule = {"rule_id": rule_id, **request.model_dump(mode="json")}
+    store().put_rule(rule, iso(now()), actor=principal.key_id)
     return RuleCreated(rule_id=rule_id)
 
 
@@ -62,7 +64,8 @@ def create_rule(request: RuleCreate) -> RuleCreated:
     ),
 )
 def create_silence(request: SilenceCreate) -> SilenceCreated:
-    operator_only(current_principal(router))
+    principal = current_principal(router)
+    operator_only(principal)
     try:
         ends_at = int(parse_iso(request.ends_at).timestamp())
     except ValueError:
@@ -70,5 +73,7 @@ def create_silence(request: SilenceCreate) -> SilenceCreated:
     if ends_at <= time.time():
         raise Unprocessable("ends_at must be in the future")
     silence_id = f"silence_{secrets.token_hex(8)}"
-    store().put_silence(silence_id, dict(request.match), ends_at, iso(now()))
+    store().put_silence(
+        silence_id, dict(request.match), ends_at, iso(now()), actor=principal.key_id
+    )
     return SilenceCreated(silence_id=silence_id, ends_at=iso(ends_at))

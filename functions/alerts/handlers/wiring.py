@@ -7,6 +7,7 @@ import functools
 from alerts.dal.notifications import NotificationQueue
 from alerts.dal.store import AlertStore
 from alerts.settings import api_settings
+from cognitionos.audit.store import audit_log
 from cognitionos.auth import Principal
 from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import subject_keyring
@@ -24,7 +25,7 @@ BODY_ERRORS = {
 
 @functools.cache
 def store() -> AlertStore:
-    return AlertStore(dynamodb_table(api_settings().alerts_table), subject_keyring())
+    return AlertStore(dynamodb_table(api_settings().alerts_table), subject_keyring(), audit_log())
 
 
 @functools.cache

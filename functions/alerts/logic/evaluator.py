@@ -36,7 +36,9 @@ class Store(Protocol):
 
     def notified(self, fingerprint: str) -> None: ...
 
-    def transition(self, alert_id: str, fingerprint: str, to: str, now: str) -> bool: ...
+    def transition(self, alert_id: str, fingerprint: str, to: str, now: str) -> bool:
+        """Moved by the evaluation (the store audits it as ``alerts-evaluate``)."""
+        ...
 
 
 class Queue(Protocol):

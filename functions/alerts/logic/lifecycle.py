@@ -22,7 +22,9 @@ class Store(Protocol):
 
     def silences(self) -> list[Silence]: ...
 
-    def transition(self, alert_id: str, fingerprint: str, to: str, now: str) -> bool: ...
+    def transition(
+        self, alert_id: str, fingerprint: str, to: str, now: str, *, actor: str
+    ) -> bool: ...
 
 
 class Queue(Protocol):
@@ -30,9 +32,10 @@ class Queue(Protocol):
 
 
 def change_status(
-    store: Store, queue: Queue, alert_id: str, to: str, *, now_s: int
+    store: Store, queue: Queue, alert_id: str, to: str, *, now_s: int, actor: str
 ) -> dict[str, Any]:
-    """The alert after moving it to ``to`` (``acknowledged`` or ``resolved``)."""
+    """The alert after ``actor`` moved it to ``to`` (``acknowledged`` or ``resolved``); only
+    the request whose move wins is audited."""
     alert = store.get_alert(alert_id)  # NotFound for an unknown id
     if alert["status"] == to:
         return alert
@@ -42,6 +45,7 @@ def change_status(
         channels = routed(alert["severity"], alert["labels"], store.routes())
         if channels:
             queue.send(alert_id, channels, to)
-    if not store.transition(alert_id, alert["fingerprint"], to, iso(now_s)):
-        return change_status(store, queue, alert_id, to, now_s=now_s)  # moved meanwhile: again
+    if not store.transition(alert_id, alert["fingerprint"], to, iso(now_s), actor=actor):
+        # Moved meanwhile: decided again.
+        return change_status(store, queue, alert_id, to, now_s=now_s, actor=actor)
     return store.get_alert(alert_id)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.dal.event_bodies import EventBodies
 from billing.dal.event_log import EventLog
 from billing.dal.event_queue import EventQueue
+from billing.dal.rejections import rejection_audit
 from billing.logic.claim_checks import MAX_BODY_BYTES, ClaimCheckingSender, require_acceptable_size
 from billing.logic.intake import accept_event
 from billing.logic.webhook import SIGNATURE_TOLERANCE_S, verify_stripe_event
@@ -71,7 +72,9 @@ WEBHOOK_DOCUMENT = {
         "Stripe's webhook endpoint. The signature is verified over the raw body, then the "
         "event is logged once and queued for billing, and only then answered 200; a "
         "redelivered event is answered 200 with `duplicate` true and applied once. No API "
-        "key: the signature is the authentication."
+        "key: the signature is the authentication. A refused delivery stores nothing but a "
+        "count: the operators' audit log gets at most one `webhook.rejected` entry per "
+        "reason a minute, carrying how many were refused."
     ),
     openapi_extensions=WEBHOOK_DOCUMENT,
     responses=documented_responses(
@@ -88,14 +91,15 @@ WEBHOOK_DOCUMENT = {
 def receive_stripe_event() -> dict[str, Any]:
     data = body_bytes(app.current_event)
     require_acceptable_size(len(data))  # a 413 before the secret is read or anything stored
-    raw_body = utf8_text(data)
     settings = ingest_settings()
-    secret = parameters.get_secret(settings.stripe_webhook_secret_id, max_age=SECRET_MAX_AGE_S)
-    event = verify_stripe_event(
-        raw_body,
-        app.current_event.headers.get("stripe-signature"),
-        str(secret),
-    )
+    with rejection_audit().audited():  # webhook.rejected, bounded (dal/rejections.py)
+        raw_body = utf8_text(data)
+        secret = parameters.get_secret(settings.stripe_webhook_secret_id, max_age=SECRET_MAX_AGE_S)
+        event = verify_stripe_event(
+            raw_body,
+            app.current_event.headers.get("stripe-signature"),
+            str(secret),
+        )
     logger.append_keys(stripe_event_id=event.id, stripe_event_type=event.type)
     duplicate = accept_event(
         event,

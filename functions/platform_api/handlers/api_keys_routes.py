@@ -60,14 +60,12 @@ UNKNOWN_PAGE = "`next_token` is not one this listing issued"
 )
 def create_api_key(request: CreateApiKeyRequest) -> CreatedApiKey:
     issued, view = api_key_store().create(
-        request.name, request.scopes, request.tenant_id, created_at=iso(now())
-    )
-    audit_log().record(
-        "api_key.created",
+        request.name,
+        request.scopes,
+        request.tenant_id,
+        created_at=iso(now()),
+        audit=audit_log(),  # api_key.created, in the key's own transaction
         actor=current_principal(router).key_id,
-        resource=f"api_key:{issued.key_id}",
-        tenant_id=request.tenant_id,
-        details={"scopes": sorted(view["scopes"])},
     )
     return CreatedApiKey(**view, key=issued.key)
 
@@ -117,15 +115,12 @@ def revoke_api_key(
         ),
     ],
 ) -> ApiKeyView:
-    store = api_key_store()
-    if not store.revoke(key_id, revoked_at=iso(now())):
-        raise NotFound(f"no API key {key_id}")
-    view = store.get(key_id) or {}
-    audit_log().record(
-        "api_key.revoked",
+    view = api_key_store().revoke(
+        key_id,
+        revoked_at=iso(now()),
+        audit=audit_log(),  # api_key.revoked, in the revocation's own transaction, once
         actor=current_principal(router).key_id,
-        resource=f"api_key:{key_id}",
-        tenant_id=view.get("tenant_id"),
-        details={"revoked_at": str(view.get("revoked_at"))},
     )
+    if view is None:
+        raise NotFound(f"no API key {key_id}")
     return ApiKeyView(**view)

@@ -27,6 +27,8 @@ from cognitionos.errors import Forbidden, Unauthorized, Unprocessable
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+    from cognitionos.audit.store import AuditLog
+
 ADMIN = "admin"
 Scope = Literal[
     "admin",
@@ -147,8 +149,13 @@ class ApiKeyStore:
         tenant_id: str | None,
         created_at: str,
         raw_key: str | None = None,
+        *,
+        audit: AuditLog | None = None,
+        actor: str = "",
     ) -> tuple[IssuedKey, dict[str, Any]]:
-        """Store a new key (or a given ``raw_key``, for bootstrapping) and return it once."""
+        """Store a new key (or a given ``raw_key``, for bootstrapping) and return it once;
+        with ``audit``, its ``api_key.created`` entry in the same transaction, so a key
+        never exists without it."""
         granted = validate_grant(scopes, tenant_id)
         raw_key = new_api_key() if raw_key is None else raw_key
         key_id, secret = parse_api_key(raw_key)
@@ -162,7 +169,20 @@ class ApiKeyStore:
             "created_at": created_at,
             # no revoked_at until revocation: if_not_exists() treats a stored NULL as present
         }
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(key_id)")
+        condition = "attribute_not_exists(key_id)"
+        if audit is None:
+            self._table.put_item(Item=item, ConditionExpression=condition)
+        else:
+            put = {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}
+            draft = audit.draft(
+                "api_key.created",
+                actor=actor,
+                resource=f"api_key:{key_id}",
+                tenant_id=tenant_id,
+                details={"scopes": sorted(granted)},
+            )
+            if audit.commit_with([{"Put": put}], [draft]) is not None:
+                raise Unprocessable(f"an API key with id {key_id} exists already")
         return IssuedKey(key_id=key_id, key=raw_key), public_view(item)
 
     def authenticate(self, raw_key: str) -> Principal:
@@ -209,18 +229,42 @@ class ApiKeyStore:
         item = self._table.get_item(Key={"key_id": key_id}, ConsistentRead=True).get("Item")
         return public_view(item) if item else None
 
-    def revoke(self, key_id: str, revoked_at: str) -> bool:
-        """Mark the key revoked; False if there is no such key."""
-        try:
-            self._table.update_item(
-                Key={"key_id": key_id},
-                UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
-                ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeValues={":now": revoked_at},
-            )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+    def revoke(
+        self, key_id: str, revoked_at: str, *, audit: AuditLog | None = None, actor: str = ""
+    ) -> dict[str, Any] | None:
+        """Mark the key revoked, with its ``api_key.revoked`` entry in the same transaction;
+        the key's view after, or None if there is no such key. A key revoked already
+        changes nothing and records nothing again (only the request whose update wins)."""
+        for _ in range(3):  # a key revoked or created while this ran is read again
+            view = self.get(key_id)
+            if view is None or view.get("revoked_at"):
+                return view
+            update = {
+                "TableName": self._table.name,
+                "Key": {"key_id": key_id},
+                "UpdateExpression": "SET revoked_at = :now",
+                "ConditionExpression": (
+                    "attribute_exists(key_id) AND attribute_not_exists(revoked_at)"
+                ),
+                "ExpressionAttributeValues": {":now": revoked_at},
+            }
+            if audit is None:
+                try:
+                    self._table.meta.client.update_item(**update)  # type: ignore[arg-type]
+                except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+                    continue
+            else:
+                draft = audit.draft(
+                    "api_key.revoked",
+                    actor=actor,
+                    resource=f"api_key:{key_id}",
+                    tenant_id=view.get("tenant_id"),
+                    details={"revoked_at": revoked_at},
+                )
+                if audit.commit_with([{"Update": update}], [draft]) is not None:
+                    continue
+            return {**view, "revoked_at": revoked_at}
+        return self.get(key_id)
 
 
 def public_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -143,8 +143,12 @@ class AuditLog:
         details: dict[str, Any] | None = None,
         personal: dict[str, str] | None = None,
         subject: str | None = None,
+        attempts: int = MAX_APPEND_ATTEMPTS,
     ) -> dict[str, Any]:
-        """Append one entry to its chain (one transaction); the entry as stored."""
+        """Append one entry to its chain (one transaction); the entry as stored.
+
+        ``attempts``: how many transactions it may take; ChainContended after that many lost
+        races (a writer that must not wait passes 1 and carries what it meant to record)."""
         draft = self.draft(
             action,
             actor=actor,
@@ -155,7 +159,7 @@ class AuditLog:
             subject=subject,
         )
         prepared = self.prepare([draft])
-        for attempt in range(MAX_APPEND_ATTEMPTS):
+        for attempt in range(attempts):
             try:
                 self._client.transact_write_items(TransactItems=prepared.transact_items)  # type: ignore[arg-type]
             except ClientError as error:
@@ -172,6 +176,40 @@ class AuditLog:
             self.committed(prepared)
             return prepared.entry
         raise ChainContended(f"the {draft.chain} chain kept moving; the event is retried")
+
+    def commit_with(
+        self, items: Sequence[dict[str, Any]], drafts: Sequence[Draft]
+    ) -> list[dict[str, Any]] | None:
+        """Write ``items`` (a state change guarded by its own conditions) and ``drafts``' entries
+        in one transaction: both or neither. None once committed; the cancellation reasons of
+        ``items`` when one of their conditions failed, nothing written. Only the writer whose
+        state change wins records the entries, so a retried request or a redelivered message
+        whose change is refused records nothing twice. If only the chain moved, the same
+        change is placed after the new head and tried again."""
+        prepared = self.prepare(drafts)
+        own = len(items)
+        for attempt in range(MAX_APPEND_ATTEMPTS):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[*items, *prepared.transact_items]  # type: ignore[list-item]
+                )
+            except ClientError as error:
+                reasons = cancellation_reasons(error)
+                if not reasons:
+                    raise
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[:own]):
+                    return reasons[:own]
+                if any(r.get("Code") not in (None, "None") for r in reasons[:own]):
+                    raise  # the change itself met a conflict: the caller's trigger retries
+                prepared = self.after_conflict(prepared, reasons)
+                if attempt >= IMMEDIATE_RETRIES:
+                    contention_pause(attempt)
+                    self.forget(prepared.chain)
+                    prepared = self.prepare([_draft_of(e) for e in prepared.entries])
+                continue
+            self.committed(prepared)
+            return None
+        raise ChainContended(f"the {prepared.chain} chain kept moving; the request is retried")
 
     def prepare(self, drafts: Sequence[Draft]) -> PreparedAppend:
         """``drafts`` (one chain) as its next entries; the head is read only when unknown."""
