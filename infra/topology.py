@@ -1212,9 +1212,12 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
         job="audit-anchor",
         schedule=Schedule("cron(15 0 * * ? *)"),  # daily, 00:15 UTC
         tables=(
-            # Each chain's latest anchor record (a Query), and the new one (a conditional put).
+            # Each chain's latest anchor record (a Query), and the new one (a conditional put);
+            # audit.anchored when a run anchored a head that moved (as AUDIT_WRITING).
             TableAccess(AUDIT_TABLE, ("dynamodb:Query", "dynamodb:PutItem")),
-            TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:Scan",)),  # every chain's head
+            TableAccess(
+                AUDIT_HEADS_TABLE, ("dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem")
+            ),
         ),
         buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:PutObject",)),),
         timeout_s=300,

@@ -148,7 +148,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "audit-anchor": own_logs
         | {
             "table audit": dynamodb("Query", "PutItem"),
-            "table audit-heads": dynamodb("Scan"),
+            "table audit-heads": dynamodb("Scan", "GetItem", "UpdateItem"),
             "bucket audit-anchors/*": {"s3:PutObject"},
             "stack key": PRODUCE,
         },

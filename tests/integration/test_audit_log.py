@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cognitionos.audit.chain import verify_bundle
+from cognitionos.audit.chain import chain_of, verify_bundle
 from tests.factories import http_event, stripe_event, subscription
 from tests.integration.conftest import Aws, LambdaContext
 from tests.integration.test_platform_api import call
@@ -183,7 +183,17 @@ def test_anchors_are_locked_in_s3_and_catch_a_rewrite_of_the_whole_tail(
 ) -> None:
     tamper_chain(aws, context, "cus_Anchor", count=4)
     assert run_anchor_job(context) == {"chains": 1, "anchored": 1, "unchanged": 0}
-    assert run_anchor_job(context) == {"chains": 1, "anchored": 0, "unchanged": 1}
+    # The first run's audit.anchored started the operators' chain: the second anchors that
+    # alone, and leaves the tenant's unchanged head be.
+    assert run_anchor_job(context) == {"chains": 2, "anchored": 1, "unchanged": 1}
+    from cognitionos.audit.store import AuditReader
+
+    reader = AuditReader(aws.table("audit"), aws.table("audit-heads"))
+    [note, _] = reader.entries(chain_of(None))
+    assert (note["action"], note["details"]) == (
+        "audit.anchored",
+        {"chains": 1, "anchored": 1, "unchanged": 0},
+    )
     s3 = boto3.client("s3")
     bucket = aws.env["AUDIT_ANCHORS_BUCKET"]
     head = s3.head_object(Bucket=bucket, Key="anchors/tenant:cus_Anchor/000000000004.json")
