@@ -100,3 +100,9 @@ def redis_url(value: str) -> None:
             f"must be a redis:// or rediss:// URL with a host (redis://localhost:6379/0), got "
             f"{value!r}"
         )
+
+
+def lockout_failures(value: str) -> None:
+    """Failed sign-ins before a lock: a whole number from 1 to 100."""
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise ValueError(f"must be a whole number of failures from 1 to 100, got {value!r}")

@@ -351,8 +351,13 @@ class Function:
     @property
     def all_tables(self) -> tuple[TableAccess, ...]:
         """Table access: the declared, plus the subject keys for personal data (a reader
-        reads a subject's wrapped key; a writer also puts a new one, or a tombstone)."""
+        reads a subject's wrapped key; a writer also puts a new one, or a tombstone), plus
+        the operators' sessions for a function with an API-key route (``SESSION_AUTH``)."""
         found = {access.table.name: access for access in self.tables}
+        if any(route.auth == "api_key" for route in self.routes):
+            # An API route also takes a signed-in operator's session cookie (kernel http).
+            name = OPERATOR_SESSIONS_TABLE.name
+            found[name] = found[name].merged(SESSION_AUTH) if name in found else SESSION_AUTH
         if self.pii != "none":
             keys = SUBJECT_KEY_WRITES if self.pii == "write" else SUBJECT_KEY_READS
             name = SUBJECT_KEYS_TABLE.name
@@ -433,6 +438,17 @@ AUDIT_TABLE = Table("audit")
 # One item per chain, its last seq and hash: the only audit item an append updates, in a
 # table of its own so that the deny above names the entries' table exactly.
 AUDIT_HEADS_TABLE = Table("audit-heads", partition_key="chain", sort_key=None)
+# Operators (functions/operators): one item per operator, keyed by a blind index of the
+# normalised email ("OPERATOR#<index>"), with the email sealed under the operator's own data
+# key and the Argon2id PHC string; and the failed sign-ins of each email hash
+# ("ATTEMPTS#<index>", whether or not an operator has that email), TTL'd a day after the
+# last failure.
+OPERATORS_TABLE = Table("operators", sort_key=None, ttl_attribute="expires_at")
+# Dashboard sessions (cognitionos.sessions): keyed by the SHA-256 of the cookie's token, TTL'd
+# at the absolute end; every read checks the ends itself.
+OPERATOR_SESSIONS_TABLE = Table(
+    "operator-sessions", partition_key="session_hash", sort_key=None, ttl_attribute="expires_at"
+)
 TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
@@ -442,6 +458,8 @@ TABLES: tuple[Table, ...] = (
     AGENTS_TABLE,
     AUDIT_TABLE,
     AUDIT_HEADS_TABLE,
+    OPERATORS_TABLE,
+    OPERATOR_SESSIONS_TABLE,
 )
 # Actions no function may take on audit entries, whatever else it is allowed.
 AUDIT_DENIED_ACTIONS = (
@@ -666,6 +684,10 @@ EMAIL_TEMPLATES: tuple[EmailTemplate, ...] = DUNNING_EMAILS
 # key's item, and the pepper.
 API_KEY_AUTH = TableAccess(API_KEYS_TABLE, ("dynamodb:GetItem",))
 API_KEY_AUTH_SECRETS = (API_KEY_PEPPER,)
+# ... and a request without a key but with an operator's session cookie: one consistent
+# GetItem of the session, and an UpdateItem at most once a minute that slides its idle end.
+# ``Function.all_tables`` adds this to every function with an api_key route.
+SESSION_AUTH = TableAccess(OPERATOR_SESSIONS_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem"))
 
 # --- functions ----------------------------------------------------------------------------
 
@@ -1153,6 +1175,65 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += AUDIT_FUNCTIONS
+
+
+# --- operators (functions/operators) --------------------------------------------------------
+
+# Argon2id (argon2-cffi): only the function that checks passwords carries it.
+OPERATORS_LAYER = DependencyLayer("operators", "requirements-operators.txt")
+OPERATOR_LOCKOUT_FAILURES = Setting(
+    env="COGNITION_OPERATOR_LOCKOUT_FAILURES",
+    context="operatorLockoutFailures",
+    default="5",
+    description=(
+        "Failed sign-ins in a row for one email before it is locked: 30 s, doubling with "
+        "each further failure up to 15 min; a successful sign-in resets the count"
+    ),
+    check=setting_checks.lockout_failures,
+)
+SETTINGS += (OPERATOR_LOCKOUT_FAILURES,)
+OPERATOR_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "operator-auth",
+        handler="operators.handlers.api.lambda_handler",
+        description="Operators' dashboard sign-in, session and sign-out (Argon2id, cookies)",
+        # Outside /v1: no API key; the function checks passwords and sessions itself.
+        routes=(
+            Route("POST", "/auth/sign-in", auth="none"),
+            Route("POST", "/auth/sign-out", auth="none"),
+            Route("GET", "/auth/session", auth="none"),
+        ),
+        tables=(
+            TableAccess(
+                OPERATORS_TABLE,
+                (
+                    "dynamodb:GetItem",  # the operator and the email's failures
+                    "dynamodb:UpdateItem",  # a failure counted, a lock set, a rehash
+                    "dynamodb:DeleteItem",  # the failures, after a success
+                ),
+            ),
+            TableAccess(
+                OPERATOR_SESSIONS_TABLE,
+                (
+                    "dynamodb:GetItem",  # GET /auth/session, sign-out's check
+                    "dynamodb:PutItem",  # a new session, conditionally
+                    "dynamodb:UpdateItem",  # its idle end moved on
+                    "dynamodb:DeleteItem",  # sign-out
+                ),
+            ),
+            *AUDIT_WRITING,  # operator.signed_in, operator.sign_in_failed, operator.signed_out
+        ),
+        settings=(OPERATOR_LOCKOUT_FAILURES,),
+        layers=(OPERATORS_LAYER,),
+        pii="read",  # the operator's email, shown by GET /auth/session
+        pii_lookups=True,  # operators are found by a blind index of their email
+        # Argon2id at m=19 MiB, t=2: about 45 ms on a full core; at 1024 MB Lambda gives
+        # ~0.6 vCPU, so ~80 ms a sign-in, and ample memory for the 19 MiB per hash.
+        memory_mb=1024,
+        timeout_s=10,
+    ),
+)
+FUNCTIONS += OPERATOR_FUNCTIONS
 
 
 def function(name: str) -> Function:

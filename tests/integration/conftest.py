@@ -79,7 +79,10 @@ def reset_runtime_caches() -> None:
     import cognitionos.crypto
     import cognitionos.http
     import cognitionos.metrics_store
+    import cognitionos.sessions
     import cognitionos.usage
+    import operators.handlers.wiring
+    import operators.settings
     import platform_api.settings
     from billing.dal.coupons import forget_missing_coupons
     from cognitionos.aws import reset_clients
@@ -94,6 +97,7 @@ def reset_runtime_caches() -> None:
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()
     cognitionos.metrics_store.metrics_settings.cache_clear()
+    cognitionos.sessions.session_store.cache_clear()
     for module in (
         billing.settings,
         platform_api.settings,
@@ -103,6 +107,8 @@ def reset_runtime_caches() -> None:
         alerts.handlers.wiring,
         code_validation.settings,
         alerts.handlers.dispatch,
+        operators.settings,
+        operators.handlers.wiring,
     ):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
