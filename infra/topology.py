@@ -351,13 +351,8 @@ class Function:
     @property
     def all_tables(self) -> tuple[TableAccess, ...]:
         """Table access: the declared, plus the subject keys for personal data (a reader
-        reads a subject's wrapped key; a writer also puts a new one, or a tombstone), plus
-        the operators' sessions for a function with an API-key route (``SESSION_AUTH``)."""
+        reads a subject's wrapped key; a writer also puts a new one, or a tombstone)."""
         found = {access.table.name: access for access in self.tables}
-        if any(route.auth == "api_key" for route in self.routes):
-            # An API route also takes a signed-in operator's session cookie (kernel http).
-            name = OPERATOR_SESSIONS_TABLE.name
-            found[name] = found[name].merged(SESSION_AUTH) if name in found else SESSION_AUTH
         if self.pii != "none":
             keys = SUBJECT_KEY_WRITES if self.pii == "write" else SUBJECT_KEY_READS
             name = SUBJECT_KEYS_TABLE.name
@@ -686,7 +681,7 @@ API_KEY_AUTH = TableAccess(API_KEYS_TABLE, ("dynamodb:GetItem",))
 API_KEY_AUTH_SECRETS = (API_KEY_PEPPER,)
 # ... and a request without a key but with an operator's session cookie: one consistent
 # GetItem of the session, and an UpdateItem at most once a minute that slides its idle end.
-# ``Function.all_tables`` adds this to every function with an api_key route.
+# Every function with an api_key route declares it next to its API-key access.
 SESSION_AUTH = TableAccess(OPERATOR_SESSIONS_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem"))
 
 # --- functions ----------------------------------------------------------------------------
@@ -765,6 +760,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 indexes=("gsi1", "gsi2", "gsi3"),
             ),
             API_KEY_AUTH,
+            SESSION_AUTH,
         ),
         secrets=API_KEY_AUTH_SECRETS,
         pii="read",  # shows customers' email and name
@@ -845,6 +841,7 @@ FUNCTIONS: tuple[Function, ...] = (
                     "dynamodb:UpdateItem",  # a key revoked
                 ),
             ),
+            SESSION_AUTH,
             *AUDIT_WRITING,  # api_key.created, api_key.revoked, auth.denied, admin.job.run
         ),
         secrets=(API_KEY_PEPPER,),
@@ -898,6 +895,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # The rollup state, then the years of month totals asked for.
             TableAccess(REVENUE_TABLE, ("dynamodb:GetItem", "dynamodb:BatchGetItem")),
             API_KEY_AUTH,
+            SESSION_AUTH,
         ),
         secrets=API_KEY_AUTH_SECRETS,
         settings=(FX_RATES, REPORTING_CURRENCY),  # an empty store's figures still name a currency
@@ -928,6 +926,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
                 ),
             ),
             API_KEY_AUTH,
+            SESSION_AUTH,
         ),
         sends_to=(AGENT_STEPS,),  # a new run's plan step
         secrets=API_KEY_AUTH_SECRETS,
@@ -1036,7 +1035,7 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/v1/alerts/{alert_id}/ack"),
             Route("POST", "/v1/alerts/{alert_id}/resolve"),
         ),
-        tables=(_ALERTS_ITEMS, API_KEY_AUTH),
+        tables=(_ALERTS_ITEMS, API_KEY_AUTH, SESSION_AUTH),
         sends_to=(ALERT_NOTIFICATIONS,),  # acknowledged and resolved, to each routed channel
         secrets=API_KEY_AUTH_SECRETS,
         pii="write",  # channel secrets and email recipients, sealed per channel
@@ -1119,7 +1118,7 @@ CODE_VALIDATION_FUNCTIONS: tuple[Function, ...] = (
         handler="code_validation.handlers.api.lambda_handler",
         description="Code validation API: validate a submission in the sandbox",
         routes=(Route("POST", "/v1/code/validations"),),
-        tables=(API_KEY_AUTH,),
+        tables=(API_KEY_AUTH, SESSION_AUTH),
         secrets=API_KEY_AUTH_SECRETS,
         validates_code=True,
         timeout_s=29,
@@ -1154,6 +1153,7 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
             TableAccess(AUDIT_TABLE, ("dynamodb:Query",)),  # a chain's entries and anchors
             TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem",)),  # the chain's head
             API_KEY_AUTH,
+            SESSION_AUTH,
             METRIC_RECORDING,  # audit.verification_failures
         ),
         buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:GetObject",)),),  # anchors, for an export
