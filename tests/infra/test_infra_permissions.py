@@ -92,7 +92,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             **SESSION_READING,
             "table subject-keys": dynamodb("GetItem"),
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
             "key pii": {"kms:Decrypt"},
         },
         "billing-reconcile": own_logs
@@ -173,7 +173,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table api-keys": dynamodb("GetItem"),
             **SESSION_READING,
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
         },
         "agents-api": own_logs
         | {
@@ -209,7 +209,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table api-keys": dynamodb("GetItem"),
             **SESSION_READING,
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
             "function code-validate": INVOKE,
         },
         # Checks passwords and keeps sessions; reads the email sealed in a session.
