@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from operators.dal.directory import OperatorDirectory, OperatorExists
+from operators.logic.emails import normal_email
+from operators.logic.passwords import WeakPassword, hash_password
 
+from cognitionos.crypto import SubjectKeyring, blind_index
+from cognitionos.timeutil import iso, now
 from infra.admin_key import stack_outputs
-from infra.local.config import CODE_PATHS, FAKE_CREDENTIALS, LOCAL_DIR_NAME, ROOT
+from infra.local.config import FAKE_CREDENTIALS, LOCAL_DIR_NAME, ROOT
 
 OUTPUTS = {
     "operators": "OperatorsTableName",
@@ -73,15 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--email", required=True)
     parser.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     args = parser.parse_args(argv)
-    for path in CODE_PATHS:  # the kernel and the operators context, as Lambda has them
-        if str(path) not in sys.path:
-            sys.path.append(str(path))
-    from cognitionos.crypto import SubjectKeyring, blind_index
-    from cognitionos.timeutil import iso, now
-    from operators.dal.directory import OperatorDirectory, OperatorExists
-    from operators.logic.emails import normal_email
-    from operators.logic.passwords import WeakPassword, hash_password
-
     try:
         email = normal_email(args.email)
     except ValueError as exc:
@@ -93,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         session, endpoint, outputs = boto3.session.Session(), None, stack_outputs(args.stack)
     missing = [name for name in OUTPUTS.values() if name not in outputs]
     if missing:
-        print(f"stack {args.stack} has no outputs {missing}; deploy the current version", file=sys.stderr)
+        print(
+            f"stack {args.stack} has no outputs {missing}; deploy the current version",
+            file=sys.stderr,
+        )
         return 2
     password = read_password(args.password_stdin)
     try:

@@ -67,6 +67,8 @@ def reset_runtime_caches() -> None:
     import alerts.handlers.dispatch
     import alerts.handlers.wiring
     import alerts.settings
+    import operators.handlers.wiring
+    import operators.settings
     from aws_lambda_powertools.utilities import parameters
 
     import agents.dal.llm
@@ -81,8 +83,6 @@ def reset_runtime_caches() -> None:
     import cognitionos.metrics_store
     import cognitionos.sessions
     import cognitionos.usage
-    import operators.handlers.wiring
-    import operators.settings
     import platform_api.settings
     from billing.dal.coupons import forget_missing_coupons
     from cognitionos.aws import reset_clients

@@ -36,8 +36,9 @@ def test_the_cli_creates_an_operator_who_signs_in(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from infra.admin_operator import main
     from operators.handlers.api import lambda_handler
+
+    from infra.admin_operator import main
 
     deployed_stack(aws)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))

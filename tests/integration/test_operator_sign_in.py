@@ -111,8 +111,12 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(
     assert wrong[1] == unknown[1] == {"message": "the email or password is wrong"}
     assert not wrong[2].get("cookies") and not unknown[2].get("cookies")
     failed = [e for e in audit_actions(aws) if e["action"] == "operator.sign_in_failed"]
-    reasons = [json.loads(e["details"])["reason"] if isinstance(e["details"], str)
-               else e["details"]["reason"] for e in failed]
+    reasons = [
+        json.loads(e["details"])["reason"]
+        if isinstance(e["details"], str)
+        else e["details"]["reason"]
+        for e in failed
+    ]
     assert reasons == ["wrong_password", "unknown_email"]
     assert EMAIL not in json.dumps(failed, default=str)
     assert "nobody@example.com" not in json.dumps(failed, default=str)
@@ -170,7 +174,9 @@ def test_sign_out_needs_the_csrf_token_and_ends_the_session(
     assert (status, out) == (200, {"signed_out": True})
     assert "Max-Age=0" in response["cookies"][0]
     assert call(context, AUTH, "GET", "/auth/session", cookie=token)[0] == 401
-    assert call(context, "revenue.handlers.api", "GET", "/v1/revenue/summary", cookie=token)[0] == 401
+    assert (
+        call(context, "revenue.handlers.api", "GET", "/v1/revenue/summary", cookie=token)[0] == 401
+    )
     actions = [e["action"] for e in audit_actions(aws)]
     assert actions == ["operator.signed_in", "operator.signed_out"]
 
@@ -205,13 +211,20 @@ def test_a_cookie_authenticates_other_api_routes_with_csrf_on_posts(
     _, body, response = sign_in(context)
     token = session_token(response)
 
-    assert call(context, "revenue.handlers.api", "GET", "/v1/revenue/summary", cookie=token)[0] == 200
+    assert (
+        call(context, "revenue.handlers.api", "GET", "/v1/revenue/summary", cookie=token)[0] == 200
+    )
     new_key = {"name": "from the dashboard", "scopes": ["billing:read"]}
     platform = "platform_api.handlers.api"
     missing = call(context, platform, "POST", "/v1/api-keys", body=new_key, cookie=token)
     forged = call(context, platform, "POST", "/v1/api-keys", body=new_key, cookie=token, csrf="x")
     made = call(
-        context, platform, "POST", "/v1/api-keys", body=new_key, cookie=token,
+        context,
+        platform,
+        "POST",
+        "/v1/api-keys",
+        body=new_key,
+        cookie=token,
         csrf=body["csrf_token"],
     )
 
@@ -222,9 +235,12 @@ def test_a_cookie_authenticates_other_api_routes_with_csrf_on_posts(
     assert [e["actor"] for e in created] == [body["operator"]["operator_id"]]
     # an API key works as before, and wins over a cookie sent with it
     assert call(context, platform, "GET", "/v1/api-keys", key=aws.admin_key)[0] == 200
-    assert call(
-        context, platform, "POST", "/v1/api-keys", body=new_key, key=aws.admin_key, cookie=token
-    )[0] == 201
+    assert (
+        call(
+            context, platform, "POST", "/v1/api-keys", body=new_key, key=aws.admin_key, cookie=token
+        )[0]
+        == 201
+    )
 
 
 def test_a_hash_made_with_weaker_parameters_is_replaced_at_sign_in(
@@ -238,7 +254,9 @@ def test_a_hash_made_with_weaker_parameters_is_replaced_at_sign_in(
 
     assert sign_in(context)[0] == 200
 
-    [item] = [i for i in aws.table("operators").scan()["Items"] if str(i["pk"]).startswith("OPERATOR#")]
+    [item] = [
+        i for i in aws.table("operators").scan()["Items"] if str(i["pk"]).startswith("OPERATOR#")
+    ]
     assert str(item["password_hash"]).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert sign_in(context)[0] == 200  # the new hash verifies the same password
 

@@ -27,6 +27,10 @@ def now_s() -> float:
     return time.time()
 
 
+def _flow_clock() -> float:
+    return now_s()  # looked up at each call, so a test's replacement takes effect
+
+
 def email_index(email: str) -> str:
     return blind_index(email, blind_index_key())
 
@@ -36,11 +40,9 @@ def flow() -> SignInFlow:
     settings = operator_auth_settings()
     return SignInFlow(
         directory=directory(),
-        sessions=SessionStore(
-            dynamodb_table(settings.operator_sessions_table), clock=lambda: now_s()
-        ),
+        sessions=SessionStore(dynamodb_table(settings.operator_sessions_table), clock=_flow_clock),
         audit=audit_log(),
         email_index=email_index,
         policy=LockoutPolicy(threshold=settings.cognition_operator_lockout_failures),
-        clock=lambda: now_s(),  # looked up at each call
+        clock=_flow_clock,
     )

@@ -57,6 +57,7 @@ class SignedIn:
 class SignInFlow:
     def __init__(
         self,
+        *,
         directory: Directory,
         sessions: Sessions,
         audit: Audit,

@@ -267,7 +267,9 @@ def operator_principal(event: BaseProxyEvent, token: str) -> Principal:
     if event.http_method.upper() in STATE_CHANGING_METHODS:
         presented = event.headers.get(CSRF_HEADER)
         if not presented:
-            raise Forbidden(f"a {event.http_method} with a session cookie needs the X-CSRF-Token header")
+            raise Forbidden(
+                f"a {event.http_method} with a session cookie needs the X-CSRF-Token header"
+            )
         if not csrf_matches(session.csrf_token, presented):
             raise Forbidden("the X-CSRF-Token header does not match the session's CSRF token")
     return Principal(key_id=session.operator_id, scopes=OPERATOR_SCOPES, tenant_id=None)
