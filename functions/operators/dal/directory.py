@@ -112,8 +112,8 @@ class OperatorDirectory:
         if item is None:
             return Attempts()
         return Attempts(
-            failures=int(item.get("failures", 0)),  # type: ignore[arg-type]
-            locked_until=int(item.get("locked_until", 0)),  # type: ignore[arg-type]
+            failures=int(item.get("failures", 0)),
+            locked_until=int(item.get("locked_until", 0)),
         )
 
     def record_failure(self, email_index: str, now: int, policy: LockoutPolicy) -> Attempts:

@@ -32,7 +32,7 @@ class LockoutPolicy:
         extra = failures - self.threshold
         if extra >= self.cap_s.bit_length():  # 2**extra alone already passes the cap
             return self.cap_s
-        return min(self.cap_s, self.base_s * 2**extra)
+        return min(self.cap_s, self.base_s << extra)
 
 
 @dataclass(frozen=True)

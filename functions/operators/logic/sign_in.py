@@ -43,7 +43,15 @@ class Sessions(Protocol):
 
 
 class Audit(Protocol):
-    def record(self, action: str, **kwargs: Any) -> dict[str, Any]: ...
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str,
+        resource: str,
+        tenant_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
