@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 
+from playwright.sync_api import Browser
+
+from tests.browser import DESKTOP, browser, confined_page
 from tests.e2e.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+__all__ = ["browser"]  # the module-scoped fixture, used by name
 
 EMAIL = "ops-e2e@example.com"
 PASSWORD = "an e2e passphrase, long enough"
@@ -149,3 +153,30 @@ def test_the_cli_refuses_a_short_password_and_a_taken_email(runner: Any, operato
     taken = create_operator(runner, EMAIL.upper(), PASSWORD)
     assert short.returncode == 2 and "at least 12" in short.stderr
     assert taken.returncode == 3 and "already exists" in taken.stderr
+
+
+def test_the_dashboard_signs_in_with_the_cookie_and_out(
+    browser: Browser, runner: Any, operator_id: str
+) -> None:
+    confined = confined_page(browser, runner.url, DESKTOP)
+    page = confined.page
+    page.goto(f"{runner.url}/dashboard")
+    confined.wait_for_state("key")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("body[data-state='ready'], body[data-state='empty']")
+
+    # Chromium takes a Secure __Host- cookie from http://127.0.0.1: a secure context.
+    [cookie] = [c for c in page.context.cookies() if c["name"] == COOKIE]
+    assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Strict")
+    assert confined.session_key() is None  # no key stored: the cookie does the work
+    assert page.evaluate("() => document.cookie") == ""  # HttpOnly: scripts cannot read it
+    page.reload()  # the session outlives a reload
+    page.wait_for_selector("body[data-state='ready'], body[data-state='empty']")
+    page.click("#sign-out")
+    confined.wait_for_state("key")
+
+    assert not [c for c in page.context.cookies() if c["name"] == COOKIE]
+    assert confined.console_errors == [] and confined.outside_requests == []
+    page.context.close()
