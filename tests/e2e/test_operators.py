@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from playwright.sync_api import Browser
 
 from tests.browser import DESKTOP, browser, confined_page

@@ -81,7 +81,6 @@ def reset_runtime_caches() -> None:
     import cognitionos.crypto
     import cognitionos.http
     import cognitionos.metrics_store
-    import cognitionos.sessions
     import cognitionos.usage
     import platform_api.settings
     from billing.dal.coupons import forget_missing_coupons
@@ -97,7 +96,7 @@ def reset_runtime_caches() -> None:
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()
     cognitionos.metrics_store.metrics_settings.cache_clear()
-    cognitionos.sessions.session_store.cache_clear()
+    cognitionos.http.session_store.cache_clear()
     for module in (
         billing.settings,
         platform_api.settings,

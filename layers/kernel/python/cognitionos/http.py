@@ -41,9 +41,9 @@ from cognitionos.observability import logger
 from cognitionos.sessions import (
     CSRF_HEADER,
     STATE_CHANGING_METHODS,
+    SessionStore,
     csrf_matches,
     session_cookie,
-    session_store,
 )
 from cognitionos.settings import FunctionSettings, load_settings
 
@@ -360,6 +360,8 @@ class ApiKeyAuthSettings(FunctionSettings):
 
     api_keys_table: str
     api_key_pepper_secret_id: str
+    # ... and operators' dashboard sessions, which stand in for an operator key (SESSION_AUTH).
+    operator_sessions_table: str
 
 
 @functools.cache
@@ -372,6 +374,12 @@ def api_key_store() -> ApiKeyStore:
     settings = _auth_settings()
     pepper = parameters.get_secret(settings.api_key_pepper_secret_id, max_age=PEPPER_MAX_AGE_S)
     return ApiKeyStore(dynamodb_table(settings.api_keys_table), str(pepper))
+
+
+@functools.cache
+def session_store() -> SessionStore:
+    """The operators' sessions, looked up when a request has a cookie and no key."""
+    return SessionStore(dynamodb_table(_auth_settings().operator_sessions_table))
 
 
 class _HasContext(Protocol):

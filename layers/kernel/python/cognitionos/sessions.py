@@ -14,7 +14,6 @@ Nothing here imports a password hasher: API functions only look sessions up.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import hmac
 import secrets
@@ -25,9 +24,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from cognitionos.aws import dynamodb_table
 from cognitionos.dynamodb import is_condition_failure
-from cognitionos.settings import FunctionSettings, load_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -157,14 +154,3 @@ class SessionStore:
             if not is_condition_failure(error):
                 raise
         return dataclasses.replace(session, last_seen_at=now)
-
-
-class SessionSettings(FunctionSettings):
-    """Every API function gets the sessions table (the topology adds it to each)."""
-
-    operator_sessions_table: str
-
-
-@functools.cache
-def session_store() -> SessionStore:
-    return SessionStore(dynamodb_table(load_settings(SessionSettings).operator_sessions_table))
