@@ -119,3 +119,9 @@ def key_generation(value: str) -> None:
         raise ValueError(
             f"must be a whole number from 1 (one more for each rotation), got {value!r}"
         )
+
+
+def lockout_failures(value: str) -> None:
+    """Failed sign-ins before a lock: a whole number from 1 to 100."""
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise ValueError(f"must be a whole number of failures from 1 to 100, got {value!r}")

@@ -479,6 +479,17 @@ AUDIT_HEADS_TABLE = Table("audit-heads", partition_key="chain", sort_key=None)
 # The pii-key-rotation job's progress, one item per key rotated to (its ARN): the cursor in
 # the subject-keys table and the pass's counts (platform_api.dal.key_rotations).
 KEY_ROTATIONS_TABLE = Table("key-rotations", partition_key="target_key_id", sort_key=None)
+# Operators (functions/operators): one item per operator, keyed by a blind index of the
+# normalised email ("OPERATOR#<index>"), with the email sealed under the operator's own data
+# key and the Argon2id PHC string; and the failed sign-ins of each email hash
+# ("ATTEMPTS#<index>", whether or not an operator has that email), TTL'd a day after the
+# last failure.
+OPERATORS_TABLE = Table("operators", sort_key=None, ttl_attribute="expires_at")
+# Dashboard sessions (cognitionos.sessions): keyed by the SHA-256 of the cookie's token, TTL'd
+# at the absolute end; every read checks the ends itself.
+OPERATOR_SESSIONS_TABLE = Table(
+    "operator-sessions", partition_key="session_hash", sort_key=None, ttl_attribute="expires_at"
+)
 TABLES: tuple[Table, ...] = (
     BILLING_TABLE,
     API_KEYS_TABLE,
@@ -489,6 +500,8 @@ TABLES: tuple[Table, ...] = (
     AUDIT_TABLE,
     AUDIT_HEADS_TABLE,
     KEY_ROTATIONS_TABLE,
+    OPERATORS_TABLE,
+    OPERATOR_SESSIONS_TABLE,
 )
 # Actions no function may take on audit entries, whatever else it is allowed.
 AUDIT_DENIED_ACTIONS = (
@@ -725,6 +738,10 @@ EMAIL_TEMPLATES: tuple[EmailTemplate, ...] = DUNNING_EMAILS
 # key's item, and the pepper.
 API_KEY_AUTH = TableAccess(API_KEYS_TABLE, ("dynamodb:GetItem",))
 API_KEY_AUTH_SECRETS = (API_KEY_PEPPER,)
+# ... and a request without a key but with an operator's session cookie: one consistent
+# GetItem of the session, and an UpdateItem at most once a minute that slides its idle end.
+# Every function with an api_key route declares it next to its API-key access.
+SESSION_AUTH = TableAccess(OPERATOR_SESSIONS_TABLE, ("dynamodb:GetItem", "dynamodb:UpdateItem"))
 
 # --- functions ----------------------------------------------------------------------------
 
@@ -805,6 +822,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 indexes=("gsi1", "gsi2", "gsi3"),
             ),
             API_KEY_AUTH,
+            SESSION_AUTH,
         ),
         secrets=API_KEY_AUTH_SECRETS,
         pii="read",  # shows customers' email and name
@@ -885,6 +903,7 @@ FUNCTIONS: tuple[Function, ...] = (
                     "dynamodb:UpdateItem",  # a key revoked
                 ),
             ),
+            SESSION_AUTH,
             *AUDIT_WRITING,  # api_key.created, api_key.revoked, auth.denied, admin.job.run
         ),
         secrets=(API_KEY_PEPPER,),
@@ -939,6 +958,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # The rollup state, then the years of month totals asked for.
             TableAccess(REVENUE_TABLE, ("dynamodb:GetItem", "dynamodb:BatchGetItem")),
             API_KEY_AUTH,
+            SESSION_AUTH,
         ),
         secrets=API_KEY_AUTH_SECRETS,
         settings=(FX_RATES, REPORTING_CURRENCY),  # an empty store's figures still name a currency
@@ -970,6 +990,7 @@ AGENT_FUNCTIONS: tuple[Function, ...] = (
             ),
             API_KEY_AUTH,
             *AUDIT_WRITING,  # agent.run.started, .cancelled, in the run's own transaction
+            SESSION_AUTH,
         ),
         sends_to=(AGENT_STEPS,),  # a new run's plan step
         secrets=API_KEY_AUTH_SECRETS,
@@ -1081,7 +1102,7 @@ ALERTS_FUNCTIONS: tuple[Function, ...] = (
         ),
         # alert.channel.created, .rule.created, .silence.created, .acknowledged, .resolved:
         # each in the transaction of the item it creates or moves.
-        tables=(_ALERTS_ITEMS, API_KEY_AUTH, *AUDIT_WRITING),
+        tables=(_ALERTS_ITEMS, API_KEY_AUTH, SESSION_AUTH, *AUDIT_WRITING),
         sends_to=(ALERT_NOTIFICATIONS,),  # acknowledged and resolved, to each routed channel
         secrets=API_KEY_AUTH_SECRETS,
         pii="write",  # channel secrets and email recipients, sealed per channel
@@ -1165,7 +1186,7 @@ CODE_VALIDATION_FUNCTIONS: tuple[Function, ...] = (
         handler="code_validation.handlers.api.lambda_handler",
         description="Code validation API: validate a submission in the sandbox",
         routes=(Route("POST", "/v1/code/validations"),),
-        tables=(API_KEY_AUTH,),
+        tables=(API_KEY_AUTH, SESSION_AUTH),
         secrets=API_KEY_AUTH_SECRETS,
         validates_code=True,
         timeout_s=29,
@@ -1200,6 +1221,7 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
             TableAccess(AUDIT_TABLE, ("dynamodb:Query",)),  # a chain's entries and anchors
             TableAccess(AUDIT_HEADS_TABLE, ("dynamodb:GetItem",)),  # the chain's head
             API_KEY_AUTH,
+            SESSION_AUTH,
             METRIC_RECORDING,  # audit.verification_failures
         ),
         buckets=(BucketAccess(AUDIT_ANCHORS, ("s3:GetObject",)),),  # anchors, for an export
@@ -1250,6 +1272,65 @@ AUDIT_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += AUDIT_FUNCTIONS
+
+
+# --- operators (functions/operators) --------------------------------------------------------
+
+# Argon2id (argon2-cffi): only the function that checks passwords carries it.
+OPERATORS_LAYER = DependencyLayer("operators", "requirements-operators.txt")
+OPERATOR_LOCKOUT_FAILURES = Setting(
+    env="COGNITION_OPERATOR_LOCKOUT_FAILURES",
+    context="operatorLockoutFailures",
+    default="5",
+    description=(
+        "Failed sign-ins in a row for one email before it is locked: 30 s, doubling with "
+        "each further failure up to 15 min; a successful sign-in resets the count"
+    ),
+    check=setting_checks.lockout_failures,
+)
+SETTINGS += (OPERATOR_LOCKOUT_FAILURES,)
+OPERATOR_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "operator-auth",
+        handler="operators.handlers.api.lambda_handler",
+        description="Operators' dashboard sign-in, session and sign-out (Argon2id, cookies)",
+        # Outside /v1: no API key; the function checks passwords and sessions itself.
+        routes=(
+            Route("POST", "/auth/sign-in", auth="none"),
+            Route("POST", "/auth/sign-out", auth="none"),
+            Route("GET", "/auth/session", auth="none"),
+        ),
+        tables=(
+            TableAccess(
+                OPERATORS_TABLE,
+                (
+                    "dynamodb:GetItem",  # the operator and the email's failures
+                    "dynamodb:UpdateItem",  # a failure counted, a lock set, a rehash
+                    "dynamodb:DeleteItem",  # the failures, after a success
+                ),
+            ),
+            TableAccess(
+                OPERATOR_SESSIONS_TABLE,
+                (
+                    "dynamodb:GetItem",  # GET /auth/session, sign-out's check
+                    "dynamodb:PutItem",  # a new session, conditionally
+                    "dynamodb:UpdateItem",  # its idle end moved on
+                    "dynamodb:DeleteItem",  # sign-out
+                ),
+            ),
+            *AUDIT_WRITING,  # operator.signed_in, operator.sign_in_failed, operator.signed_out
+        ),
+        settings=(OPERATOR_LOCKOUT_FAILURES,),
+        layers=(OPERATORS_LAYER,),
+        pii="read",  # the operator's email, shown by GET /auth/session
+        pii_lookups=True,  # operators are found by a blind index of their email
+        # Argon2id at m=19 MiB, t=2: about 45 ms on a full core; at 1024 MB Lambda gives
+        # ~0.6 vCPU, so ~80 ms a sign-in, and ample memory for the 19 MiB per hash.
+        memory_mb=1024,
+        timeout_s=10,
+    ),
+)
+FUNCTIONS += OPERATOR_FUNCTIONS
 
 
 def function(name: str) -> Function:

@@ -151,6 +151,11 @@ class LocalConfig:
     def local_json(self) -> Path:
         return self.local_dir / "local.json"
 
+    @property
+    def outputs_json(self) -> Path:
+        """The local resources by the deployed stack's output names, for the operator CLIs."""
+        return self.local_dir / "outputs.json"
+
 
 def _port(raw: str | None) -> int:
     if raw is None or raw == "":

@@ -309,3 +309,17 @@ def create_admin_key(
     store = ApiKeyStore(table, resources.secret_values[topology.API_KEY_PEPPER.name])
     issued, _ = store.create("local admin", [ADMIN], None, iso(now()), raw_key=config.admin_key)
     return issued.key
+
+
+def stack_outputs(topology: TopologyModule, resources: Resources) -> dict[str, str]:
+    """The local resources under the names the deployed stack's outputs give them
+    (``<Table>TableName``, ``<Secret>SecretArn``, ``<Key>KeyArn``): the runner writes them to
+    ``outputs.json``, where the operator CLIs (``infra.admin_operator --local``) find them."""
+    from infra.constructs.naming import pascal
+
+    outputs = {f"{pascal(t.name)}TableName": resources.tables[t.name] for t in topology.TABLES}
+    outputs |= {
+        f"{pascal(s.name)}SecretArn": resources.secret_arns[s.name] for s in topology.SECRETS
+    }
+    outputs |= {f"{pascal(k.name)}KeyArn": resources.keys[k.name] for k in topology.KEYS}
+    return outputs

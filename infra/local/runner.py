@@ -29,7 +29,7 @@ from infra.local.functions import local_name, worker_specs
 from infra.local.http_server import ApiGateway, LocalHttpServer
 from infra.local.lambda_api import LambdaApi
 from infra.local.moto_server import MotoServer, delayed_by_function
-from infra.local.provision import Aws, create_admin_key, provision
+from infra.local.provision import Aws, create_admin_key, provision, stack_outputs
 from infra.local.scheduler import ScheduledJob, ScheduleError, Scheduler, invoke_job, parse
 from infra.local.sqs_poller import EventSource, QueuePoller
 from infra.local.workers import Workers
@@ -60,6 +60,7 @@ class LocalRunner:
         """Start everything; the facts ``local.json`` holds."""
         config = self.config
         config.local_json.unlink(missing_ok=True)  # stale facts of an earlier run
+        config.outputs_json.unlink(missing_ok=True)
         started = datetime.now(UTC)
         jobs = self._scheduled_jobs(started)  # a bad expression fails before anything starts
         try:
@@ -73,6 +74,12 @@ class LocalRunner:
         aws = Aws(aws_url, config.region)
         resources = provision(aws, self.topology, config)
         admin_key = create_admin_key(aws, self.topology, config, resources)
+        outputs = {
+            "aws_endpoint_url": aws_url,
+            "region": config.region,
+            "outputs": stack_outputs(self.topology, resources),
+        }
+        write_owner_only(config.outputs_json, json.dumps(outputs, indent=2) + "\n", replace=True)
 
         self._lambda_server = LocalHttpServer(HOST, 0, self._serve_lambda, "lambda-api")
         specs = worker_specs(self.topology, config, resources, aws_url, self._lambda_server.url)
@@ -242,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     while not stopping.wait(0.5):
         pass
     config.local_json.unlink(missing_ok=True)  # its URLs stop answering now
+    config.outputs_json.unlink(missing_ok=True)
     runner.stop()
     log.info("stopped")
     # Interpreter teardown would garbage-collect moto's and botocore's object graphs for a

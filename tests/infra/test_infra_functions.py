@@ -258,7 +258,7 @@ def test_the_queue_consumer_reports_partial_batch_failures(synth: Synth) -> None
 def test_only_the_agent_step_carries_the_agents_layer(synth: Synth) -> None:
     with_agents = [fn.name for fn in topology.FUNCTIONS if topology.AGENTS_LAYER in fn.layers]
     assert with_agents == ["agents-step"]
-    assert synth.stack.layers.own.keys() == {"agents", "code-validation"}
+    assert synth.stack.layers.own.keys() == {"agents", "code-validation", "operators"}
 
 
 def test_a_functions_own_layer_is_resolved_with_the_shared_pins_then_trimmed(

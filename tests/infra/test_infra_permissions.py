@@ -90,9 +90,10 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table billing index gsi2": QUERY,
             "table billing index gsi3": QUERY,
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "table subject-keys": dynamodb("GetItem"),
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
             "key pii": {"kms:Decrypt"},
         },
         "billing-reconcile": own_logs
@@ -125,6 +126,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "platform-api": own_logs
         | {
             "table api-keys": dynamodb("GetItem", "Scan", "PutItem", "UpdateItem"),
+            **SESSION_READING,
             **AUDIT_WRITING,
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
@@ -140,6 +142,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "table audit": dynamodb("Query"),
             "table audit-heads": dynamodb("GetItem"),
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "table metrics": dynamodb("UpdateItem"),
             "bucket audit-anchors/*": {"s3:GetObject"},
             "secret api-key-pepper": SECRET,
@@ -180,13 +183,15 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         | {
             "table revenue": dynamodb("GetItem", "BatchGetItem"),
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
         },
         "agents-api": own_logs
         | {
             "table agents": dynamodb("GetItem", "Query", "PutItem", "UpdateItem"),
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "table subject-keys": dynamodb("GetItem", "PutItem"),
             **AUDIT_WRITING,  # agent.run.started, agent.run.cancelled
             "queue agent-steps": SEND,
@@ -216,9 +221,21 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
         "code-validation-api": own_logs
         | {
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "secret api-key-pepper": SECRET,
-            "stack key": DECRYPT,
+            "stack key": PRODUCE,  # a session's idle end is a write
             "function code-validate": INVOKE,
+        },
+        # Checks passwords and keeps sessions; reads the email sealed in a session.
+        "operator-auth": own_logs
+        | {
+            "table operators": dynamodb("GetItem", "UpdateItem", "DeleteItem"),
+            "table operator-sessions": dynamodb("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+            "table subject-keys": dynamodb("GetItem"),
+            **AUDIT_WRITING,
+            "secret pii-blind-index-key": SECRET,
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt"},
         },
     }
 
@@ -236,6 +253,7 @@ def alerts_specification(
         | alerts_items
         | {
             "table api-keys": dynamodb("GetItem"),
+            **SESSION_READING,
             "table subject-keys": dynamodb("GetItem", "PutItem"),
             **AUDIT_WRITING,  # alert.*.created, alert.acknowledged, alert.resolved
             "queue alert-notifications": SEND,
@@ -290,6 +308,8 @@ SCANNERS = {"platform-api", "billing-reconcile", "audit-anchor", "pii-key-rotati
 AUDIT_DENIED = dynamodb(
     "UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLUpdate", "PartiQLDelete"
 )
+# A dashboard session cookie, wherever an API key is taken: the session read, its idle end.
+SESSION_READING = {"table operator-sessions": dynamodb("GetItem", "UpdateItem")}
 AUDIT_WRITING = {
     "table audit": dynamodb("PutItem"),
     "table audit-heads": dynamodb("GetItem", "UpdateItem"),

@@ -18,7 +18,12 @@ pytestmark = pytest.mark.xdist_group("infra")
 
 def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: Path) -> None:
     # cdk.json may hold an object; -c on the command line gives a string.
-    configured = synthesize(tmp_path, fxRates={"eur": 1.08, "gbp": 1.27}, reportingCurrency="eur")
+    configured = synthesize(
+        tmp_path,
+        fxRates={"eur": 1.08, "gbp": 1.27},
+        reportingCurrency="eur",
+        operatorLockoutFailures="3",
+    )
     for fn in topology.FUNCTIONS:
         function = configured.stack.functions.functions[fn.name]
         env = configured.props(function)["Environment"]["Variables"]
@@ -29,11 +34,14 @@ def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: 
             assert json.loads(env["COGNITION_FX_RATES"]) == {"eur": 1.08, "gbp": 1.27}
         if topology.REPORTING_CURRENCY in fn.settings:
             assert env["COGNITION_REPORTING_CURRENCY"] == "eur"
+        if topology.OPERATOR_LOCKOUT_FAILURES in fn.settings:
+            assert env["COGNITION_OPERATOR_LOCKOUT_FAILURES"] == "3"
     assert {f.name for f in topology.FUNCTIONS if f.settings} == {
         "revenue-rollup",
         "revenue-api",
         "agents-step",
         "alerts-dispatch",
+        "operator-auth",
     }
 
 

@@ -67,6 +67,8 @@ def reset_runtime_caches() -> None:
     import alerts.handlers.dispatch
     import alerts.handlers.wiring
     import alerts.settings
+    import operators.handlers.wiring
+    import operators.settings
     from aws_lambda_powertools.utilities import parameters
 
     import agents.dal.llm
@@ -97,6 +99,7 @@ def reset_runtime_caches() -> None:
     agents.handlers.step.step_runner.cache_clear()
     agents.dal.llm.provider_from_env.cache_clear()
     cognitionos.metrics_store.metrics_settings.cache_clear()
+    cognitionos.http.session_store.cache_clear()
     for module in (
         billing.settings,
         platform_api.settings,
@@ -106,6 +109,8 @@ def reset_runtime_caches() -> None:
         alerts.handlers.wiring,
         code_validation.settings,
         alerts.handlers.dispatch,
+        operators.settings,
+        operators.handlers.wiring,
     ):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):

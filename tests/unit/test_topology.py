@@ -288,3 +288,16 @@ def test_the_local_runner_passes_a_bucket_name_only_to_its_declarers() -> None:
                 assert env[bucket.env_var] == f"local-{bucket.name}", fn.name
             else:
                 assert bucket.env_var not in env, fn.name
+
+
+def test_every_function_with_an_api_key_route_can_read_operator_sessions() -> None:
+    # The kernel's auth takes a dashboard session cookie wherever it takes an API key.
+    for fn in topology.FUNCTIONS:
+        if any(route.auth == "api_key" for route in fn.routes):
+            [sessions] = [a for a in fn.all_tables if a.table == topology.OPERATOR_SESSIONS_TABLE]
+            assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= set(sessions.actions), fn.name
+
+
+def test_only_the_sign_in_function_carries_argon2() -> None:
+    carriers = [fn.name for fn in topology.FUNCTIONS if topology.OPERATORS_LAYER in fn.layers]
+    assert carriers == ["operator-auth"]

@@ -5,6 +5,9 @@
 
 (() => {
   const KEY_STORAGE = "cognitionos.revenue.apiKey";
+  // Set while this tab is signed in (no secret: the cookie is HttpOnly), so that a reload
+  // asks for the session again and a tab that never signed in does not ask (a 401).
+  const SIGNED_IN_STORAGE = "cognitionos.revenue.signedIn";
   const FORECAST_MONTHS = 12;
   const FORECAST_HISTORY = 6; // actual months drawn before the forecast
   // The forecast chart's top is at most this multiple of the highest MRR it draws (actual or
@@ -138,11 +141,20 @@
 
   // ---- the API -------------------------------------------------------------------------------
 
-  async function api(path, key) {
+  // With a key: a Bearer header. Without one: the operator's session cookie (sent by the
+  // browser, same origin only); a POST then carries the session's CSRF token as a header.
+  async function api(path, key, { method = "GET", json = undefined } = {}) {
+    const headers = { Accept: "application/json" };
+    if (key) headers.Authorization = `Bearer ${key}`;
+    if (json !== undefined) headers["Content-Type"] = "application/json";
+    if (!key && method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf_token;
     let response;
     try {
       response = await fetch(path, {
-        headers: { Authorization: `Bearer ${key}`, Accept: "application/json" },
+        method,
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
+        credentials: "same-origin",
         cache: "no-store",
       });
     } catch (error) {
@@ -237,6 +249,9 @@
   let loadGeneration = 0;
   let cohortMeasure = "logo_retention";
   let lastData = null;
+  // The signed-in operator's session ({operator, csrf_token, expires_at}), in memory only:
+  // the cookie itself is HttpOnly, and GET /auth/session gives the token again on a reload.
+  let session = null;
 
   function storedKey() {
     return sessionStorage.getItem(KEY_STORAGE);
@@ -271,6 +286,9 @@
     byId("key-panel").hidden = false;
     byId("subtitle").textContent = "CognitionOS back office";
     byId("api-key").value = "";
+    byId("password").value = "";
+    byId("sign-out").hidden = true;
+    byId("forget-key").hidden = false;
     byId("api-key").focus();
     setState("key");
   }
@@ -281,7 +299,43 @@
     if (message) showNotice(message, options);
   }
 
+  async function signIn(email, password) {
+    try {
+      session = await api("/auth/sign-in", null, { method: "POST", json: { email, password } });
+    } catch (error) {
+      session = null;
+      showNotice(error instanceof ApiError ? `Sign-in refused (${error.status}): ${error.message}`
+        : `Could not sign in: ${error.message}`);
+      return;
+    }
+    sessionStorage.removeItem(KEY_STORAGE); // the session, not a pasted key, from now on
+    sessionStorage.setItem(SIGNED_IN_STORAGE, "1");
+    load();
+  }
+
+  async function signOut() {
+    try {
+      await api("/auth/sign-out", null, { method: "POST" });
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) {
+        showNotice(`Could not sign out: ${error.message}`, { retry: false });
+        return;
+      }
+    }
+    session = null;
+    sessionStorage.removeItem(SIGNED_IN_STORAGE);
+    showKeyForm();
+    showNotice("Signed out: the session has ended.", { info: true });
+  }
+
   function explain(error) {
+    if (error instanceof ApiError && error.status === 401 && !storedKey()) {
+      session = null;
+      sessionStorage.removeItem(SIGNED_IN_STORAGE);
+      showKeyForm();
+      showNotice("Your session has ended (signed out, idle or too old): sign in again.");
+      return "refused";
+    }
     if (error instanceof ApiError && error.status === 401) {
       forgetKey("This key was refused (401): check that you pasted all of it and that it " +
         "has not been revoked.");
@@ -309,7 +363,7 @@
 
   async function load() {
     const key = storedKey();
-    if (!key) {
+    if (!key && !session) {
       showKeyForm();
       return;
     }
@@ -317,6 +371,8 @@
     hideNotice();
     byId("key-panel").hidden = true;
     byId("toolbar").hidden = false;
+    byId("forget-key").hidden = !key;
+    byId("sign-out").hidden = Boolean(key);
     setState("loading");
     try {
       const data = await fetchRevenue(key, Number(byId("range").value));
@@ -749,13 +805,29 @@
       sessionStorage.setItem(KEY_STORAGE, key);
       load();
     });
+    byId("sign-in-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      signIn(byId("email").value.trim(), byId("password").value);
+    });
+    byId("sign-out").addEventListener("click", () => signOut());
     byId("forget-key").addEventListener("click", () =>
       forgetKey("Key forgotten: it is no longer stored in this tab.", { info: true }));
     byId("retry").addEventListener("click", () => load());
     byId("range").addEventListener("change", () => load());
     byId("cohort-logos").addEventListener("click", () => chooseCohortMeasure("logo_retention"));
     byId("cohort-revenue").addEventListener("click", () => chooseCohortMeasure("revenue_retention"));
-    load();
+    // A reload keeps a live session: the cookie is still there, the CSRF token comes again.
+    if (!sessionStorage.getItem(SIGNED_IN_STORAGE)) {
+      load();
+      return;
+    }
+    api("/auth/session", null)
+      .then((live) => { session = live; })
+      .catch(() => {
+        session = null;
+        sessionStorage.removeItem(SIGNED_IN_STORAGE);
+      })
+      .finally(() => load());
   }
 
   start();

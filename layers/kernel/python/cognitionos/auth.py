@@ -49,7 +49,11 @@ _TENANT_PATTERN = re.compile(TENANT_PATTERN)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: an operator key (``tenant_id`` None) or a key bound to one customer."""
+    """Who is calling: an operator key (``tenant_id`` None) or a key bound to one customer.
+
+    A signed-in operator's dashboard session is an operator key too: ``key_id`` is then the
+    operator's id (``op_...``) and the scopes are ``admin``.
+    """
 
     key_id: str
     scopes: frozenset[str]

@@ -43,3 +43,13 @@ class UnsupportedMediaType(DomainError):
 
 class Unprocessable(DomainError):
     status_code = 422
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after_s`` goes out as the ``Retry-After`` header."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -36,10 +36,18 @@ from cognitionos.errors import (
     BadRequest,
     DomainError,
     Forbidden,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
 from cognitionos.observability import logger
+from cognitionos.sessions import (
+    CSRF_HEADER,
+    STATE_CHANGING_METHODS,
+    SessionStore,
+    csrf_matches,
+    session_cookie,
+)
 from cognitionos.settings import FunctionSettings, load_settings
 
 PEPPER_MAX_AGE_S = 300
@@ -69,8 +77,13 @@ class ValidationErrorBody(ErrorBody):
 
 
 # What a 401 and a 403 mean on every /v1 route; a route adds its own meanings to these.
-UNAUTHORIZED = "No `Authorization: Bearer <api key>` header, or a malformed, unknown or revoked key"
+UNAUTHORIZED = (
+    "No `Authorization: Bearer <api key>` header (nor a dashboard session cookie), or a "
+    "malformed, unknown or revoked key, or a session that ended"
+)
 FORBIDDEN = "The key lacks this route's scope"
+# The scopes of a signed-in operator (a dashboard session): an operator key's.
+OPERATOR_SCOPES = frozenset({"admin"})
 PAGE_EXAMPLES = {400: "next_token is not a token this API issued"}
 INVALID = "A parameter or field breaks the rules documented here; `errors` names each"
 
@@ -108,6 +121,7 @@ ERROR_EXAMPLES = {
     415: "the body must be JSON, sent with 'Content-Type: application/json'; got "
     "'application/x-www-form-urlencoded'",
     422: "query.limit: Input should be less than or equal to 100",
+    429: "too many failed sign-ins for this email; try again in 30 s",
     502: "job 'dunning' failed: ...",
     504: "job 'billing-reconcile' is still running after 28 s; it finishes on its own",
 }
@@ -181,12 +195,23 @@ def _not_json(media_type: str) -> str:
     return f"the body must be JSON, sent with 'Content-Type: {JSON_MEDIA_TYPE}'; got {sent}"
 
 
-def json_response(status_code: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body)
+def json_response(
+    status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=headers,
+    )
 
 
 class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
-    """Route middleware: authenticate the bearer key and demand ``scope`` (admin implies all).
+    """Route middleware: authenticate the caller and demand ``scope`` (admin implies all).
+
+    The caller is the bearer key when there is an ``Authorization`` header; without one, the
+    operator of a live dashboard session cookie (``operator_principal``), whose POST, PUT,
+    PATCH and DELETE requests must also carry the session's ``X-CSRF-Token``.
 
     The resolver runs it before request validation (``_CallerFirst``); it runs again as a
     route middleware, where it only checks the scope of the principal already found.
@@ -210,9 +235,15 @@ class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
     def _authorize(self, app: APIGatewayHttpResolver) -> None:
         principal = app.context.get("principal")
         if not isinstance(principal, Principal):
-            token = bearer_token(app.current_event.headers.get("authorization"))
-            principal = api_key_store().authenticate(token)
-            logger.append_keys(api_key_id=principal.key_id)
+            event = app.current_event
+            authorization = event.headers.get("authorization")
+            cookie = session_cookie(getattr(event, "cookies", None))
+            if authorization is None and cookie is not None:
+                principal = operator_principal(event, cookie)
+                logger.append_keys(operator_id=principal.key_id)
+            else:
+                principal = api_key_store().authenticate(bearer_token(authorization))
+                logger.append_keys(api_key_id=principal.key_id)
             app.append_context(principal=principal)
         principal.require_scope(self.scope)
 
@@ -225,6 +256,28 @@ class RequireScope(BaseMiddlewareHandler[APIGatewayHttpResolver]):
 
 def require_scope(scope: str, *, audit_denials: bool = False) -> RequireScope:
     return RequireScope(scope, audit_denials)
+
+
+def operator_principal(event: BaseProxyEvent, token: str) -> Principal:
+    """The operator of a live session, as an unbound admin principal whose ``key_id`` is the
+    operator id (``op_...``); a state-changing request must carry the session's CSRF token.
+
+    The cookie goes with every request the browser makes to the API, a forged cross-site one
+    included (SameSite=Strict stops most, not all: a sibling subdomain is same-site); only
+    the dashboard's own script can read the CSRF token and send it as a header.
+    """
+    session = session_store().find(token)
+    if session is None:
+        raise Unauthorized("the dashboard session has ended (signed out or expired); sign in")
+    if event.http_method.upper() in STATE_CHANGING_METHODS:
+        presented = event.headers.get(CSRF_HEADER)
+        if not presented:
+            raise Forbidden(
+                f"a {event.http_method} with a session cookie needs the X-CSRF-Token header"
+            )
+        if not csrf_matches(session.csrf_token, presented):
+            raise Forbidden("the X-CSRF-Token header does not match the session's CSRF token")
+    return Principal(key_id=session.operator_id, scopes=OPERATOR_SCOPES, tenant_id=None)
 
 
 def _record_denial(app: APIGatewayHttpResolver, denial: DomainError) -> None:
@@ -277,6 +330,9 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
     def _domain_error(exc: DomainError) -> Response[Any]:
         if exc.status_code == 422:  # every 422 has the same shape (ValidationErrorBody)
             return json_response(422, {"message": exc.message, "errors": [exc.message]})
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+            return json_response(429, {"message": exc.message}, headers)
         return json_response(exc.status_code, {"message": exc.message})
 
     @app.exception_handler(RequestValidationError)
@@ -309,6 +365,8 @@ class ApiKeyAuthSettings(FunctionSettings):
 
     api_keys_table: str
     api_key_pepper_secret_id: str
+    # ... and operators' dashboard sessions, which stand in for an operator key (SESSION_AUTH).
+    operator_sessions_table: str
 
 
 @functools.cache
@@ -389,6 +447,12 @@ def forget_previous_pepper() -> None:
     _previous_peppers.cache_clear()
     _NO_PREVIOUS_PEPPER.clear()
     _PEPPER_READ_AGAIN_AT.clear()
+
+
+@functools.cache
+def session_store() -> SessionStore:
+    """The operators' sessions, looked up when a request has a cookie and no key."""
+    return SessionStore(dynamodb_table(_auth_settings().operator_sessions_table))
 
 
 class _HasContext(Protocol):

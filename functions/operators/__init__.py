@@ -1,0 +1,1 @@
+"""Operators: dashboard sign-in with email and password, sessions, sign-out."""
