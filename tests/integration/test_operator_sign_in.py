@@ -267,3 +267,34 @@ def test_no_email_in_plaintext_at_rest(aws: Aws, context: LambdaContext) -> None
     sign_in(context, password="wrong password!")
     for table in ("operators", "operator-sessions", "audit"):
         assert EMAIL not in json.dumps(aws.table(table).scan()["Items"], default=str)
+
+
+def test_a_locked_email_hammered_is_audited_once_a_minute_with_its_count(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A locked refusal costs an attacker no hash: each must not cost the operators' chain a
+    # write. The entries' refusals add up to every 429.
+    import operators.handlers.wiring as wiring
+
+    create_operator()
+    now = [1_750_000_000.0]
+    monkeypatch.setattr(wiring, "now_s", lambda: now[0])
+    for _ in range(5):
+        assert sign_in(context, password="wrong password!")[0] == 401
+
+    first_minute = [sign_in(context)[0] for _ in range(40)]
+    now[0] += 29  # still locked (30 s), and still inside the audit window (60 s)
+    later = [sign_in(context)[0] for _ in range(9)]
+    now[0] += 900  # the lock is over: the failure that locks again, then its refusals
+    assert sign_in(context, password="wrong password!")[0] == 401
+    after_window = [sign_in(context)[0] for _ in range(3)]
+
+    assert first_minute + later + after_window == [429] * 52
+    details = [
+        json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
+        for e in audit_actions(aws)
+        if e["action"] == "operator.sign_in_failed"
+    ]
+    # The first refusal, then the 48 of the first window with the one that opened the next;
+    # the last two wait for the entry after.
+    assert [d["refusals"] for d in details if d["reason"] == "locked"] == [1, 48 + 1]

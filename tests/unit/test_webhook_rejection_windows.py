@@ -8,7 +8,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.logic.rejections import RejectionWindows
+from cognitionos.audit.windows import RejectionWindows
 
 REASONS = ["signature_mismatch", "missing_signature", "stale_timestamp"]
 

@@ -1,4 +1,4 @@
-"""``webhook.rejected`` in the operators' audit chain, bounded (``logic/rejections.py``).
+"""``webhook.rejected`` in the operators' audit chain, bounded (``cognitionos.audit.windows``).
 
 ``POST /webhooks/stripe`` is public: anyone can make it refuse deliveries. Each refusal is
 counted in this execution environment; at most one entry per reason per minute is written,
@@ -17,9 +17,9 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from billing.logic.rejections import RejectionReport, RejectionWindows
 from billing.logic.webhook import NOT_AN_EVENT, WebhookRejected
 from cognitionos.audit.store import AuditLog, ChainContended, audit_log
+from cognitionos.audit.windows import RejectionReport, RejectionWindows
 from cognitionos.errors import BadRequest
 from cognitionos.observability import MetricUnit, logger, metrics
 from cognitionos.timeutil import iso

@@ -3,7 +3,9 @@
 An unknown email and a wrong password get the same answer after the same work: the password
 is verified against the operator's hash or, for an unknown email, against a dummy hash with
 the same parameters; then the email hash's failure is counted and audited either way. A
-locked email (known or not) is refused before any hash is computed.
+locked email (known or not) is refused before any hash is computed; as those refusals cost
+an attacker nothing, they are audited at most once a minute per email hash in an execution
+environment, each entry counting the refusals since the last (``cognitionos.audit.windows``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cognitionos.audit.windows import RejectionWindows
 from cognitionos.errors import Forbidden, TooManyRequests, Unauthorized
 from cognitionos.sessions import OperatorSession, csrf_matches
 from operators.logic.emails import normal_email
@@ -79,6 +82,7 @@ class SignInFlow:
         self._email_index = email_index
         self._policy = policy
         self._clock = clock
+        self._locked_refusals = RejectionWindows()
 
     def sign_in(self, email: str, password: str) -> SignedIn:
         """A new session; Unauthorized (wrong or unknown), TooManyRequests (locked)."""
@@ -90,7 +94,7 @@ class SignInFlow:
         now = int(self._clock())
         attempts = self._directory.attempts(index)
         if attempts.retry_after(now):
-            self._failed(None, index, "locked", attempts.failures)
+            self._locked(index, attempts.failures, now)
             raise TooManyRequests(
                 f"too many failed sign-ins for this email; try again in "
                 f"{attempts.retry_after(now)} s",
@@ -139,7 +143,20 @@ class SignInFlow:
         )
         return session
 
-    def _failed(self, record: Any, index: str, reason: str, failures: int) -> None:
+    def _locked(self, index: str, failures: int, now: int) -> None:
+        report = self._locked_refusals.refused(index, now)
+        if report is None:
+            return  # counted: the next entry for this email hash carries it
+        try:
+            self._failed(None, index, "locked", failures, refusals=report.count)
+        except Exception:
+            self._locked_refusals.failed(report, now)  # tried again a window later
+            raise
+        self._locked_refusals.written(report, now)
+
+    def _failed(
+        self, record: Any, index: str, reason: str, failures: int, refusals: int | None = None
+    ) -> None:
         # An unknown email has no operator: the actor is its hash (a keyed HMAC, no email).
         actor = record.operator_id if record is not None else f"email_hash:{index}"
         self._audit.record(
@@ -147,5 +164,7 @@ class SignInFlow:
             actor=actor,
             resource=f"operator:{actor}",
             tenant_id=None,
-            details={"reason": reason, "failures": failures},
+            # A locked email's entry also counts the refusals it stands for.
+            details={"reason": reason, "failures": failures}
+            | ({} if refusals is None else {"refusals": refusals}),
         )

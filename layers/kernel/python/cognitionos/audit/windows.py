@@ -1,6 +1,8 @@
-"""How often a refused webhook delivery is audited: at most once per reason per minute in an
-execution environment, the deliveries refused in between counted and carried by the next
-entry, so the entries' counts add up to every refusal while a flood writes almost nothing.
+"""Audit entries for refusals anyone can cause, bounded: at most one per key (a reason, an
+email hash) per minute in an execution environment, the refusals in between counted and
+carried by the next entry, so the entries' counts add up to every refusal while a flood
+writes almost nothing. Used for refused webhooks (``webhook.rejected``) and sign-ins of a
+locked email (``operator.sign_in_failed``): both answer the public internet.
 
 Pure: the clock's readings come in, the decision goes out.
 """
@@ -14,7 +16,7 @@ WINDOW_S = 60.0
 
 @dataclass(frozen=True)
 class RejectionReport:
-    """What one ``webhook.rejected`` entry says: ``count`` refusals of ``reason``, the first
+    """What one entry says: ``count`` refusals of ``reason`` (the window's key), the first
     at ``since`` (this one included, and those suppressed before it)."""
 
     reason: str
