@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from cognitionos.auth import ADMIN, SCOPES
 from infra import topology
 from tests.e2e.test_billing_reads import failed_invoice
 from tests.e2e.test_billing_webhooks import wait_processed
@@ -43,15 +44,7 @@ DOCUMENT = json.loads(
     (Path(__file__).resolve().parents[2] / "functions/platform_api/openapi.json").read_text()
 )
 SCHEMAS = DOCUMENT["components"]["schemas"]
-ADMIN = "admin"
-BOUND_SCOPES = [  # every scope a tenant-bound key may hold (admin may not be bound)
-    "billing:read",
-    "revenue:read",
-    "agents:run",
-    "alerts:manage",
-    "audit:read",
-    "privacy:manage",
-]
+BOUND_SCOPES = sorted(SCOPES - {ADMIN})  # what a tenant-bound key may hold: all but admin
 # Query parameters that name a tenant: filled with tenant A's id.
 TENANT_QUERY = ("tenant_id", "customer")
 SUFFIX = uuid.uuid4().hex[:8]
