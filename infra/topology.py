@@ -578,7 +578,7 @@ EVENT_BODIES = Bucket("event-bodies", expire_after_days=18)
 # Each audit chain's head, daily (cognitionos.audit.anchors): locked in compliance mode for
 # 400 days (a year of audit plus slack), then expired. No personal data: seqs and hashes.
 AUDIT_ANCHORS = Bucket("audit-anchors", expire_after_days=401, object_lock_days=400)
-BUCKETS = (EVENT_BODIES, AUDIT_ANCHORS)
+BUCKETS: tuple[Bucket, ...] = (EVENT_BODIES, AUDIT_ANCHORS)
 
 # --- secrets ------------------------------------------------------------------------------
 
@@ -1332,6 +1332,73 @@ OPERATOR_FUNCTIONS: tuple[Function, ...] = (
 )
 FUNCTIONS += OPERATOR_FUNCTIONS
 
+
+
+# --- privacy (functions/privacy) ------------------------------------------------------------
+
+# Privacy requests (pk "REQUEST#<id>": an export's or an erasure's status and result) and the
+# append-only consent records (pk "CONSENT#<subject>", sk "<time>#<id>"), identities sealed.
+# Export and erasure requests expire a year after they end (expires_at); consents never do.
+PRIVACY_TABLE = Table("privacy", ttl_attribute="expires_at")
+TABLES += (PRIVACY_TABLE,)
+# One export or erasure per message; the worker is idempotent on the request id. Few and
+# slow: a batch of one, and visibility 6x the worker's timeout (Lambda's rule).
+PRIVACY_REQUESTS = Queue("privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400)
+QUEUES += (PRIVACY_REQUESTS,)
+# Article 15 exports: one JSON object per request, under the stack's KMS key, fetched through
+# a presigned URL that expires; the object itself is deleted a week after it was written.
+PRIVACY_EXPORTS = Bucket("privacy-exports", expire_after_days=7)
+BUCKETS += (PRIVACY_EXPORTS,)
+
+PRIVACY_FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "privacy-api",
+        handler="privacy.handlers.api.lambda_handler",
+        description="GDPR: export and erasure requests, consent records",
+        routes=(
+            Route("POST", "/v1/privacy/exports"),
+            Route("GET", "/v1/privacy/exports/{request_id}"),
+            Route("POST", "/v1/privacy/erasures"),
+            Route("GET", "/v1/privacy/erasures/{request_id}"),
+            Route("POST", "/v1/privacy/consents"),
+            Route("GET", "/v1/privacy/consents"),
+        ),
+        tables=(
+            TableAccess(
+                PRIVACY_TABLE,
+                (
+                    "dynamodb:GetItem",  # a request's status
+                    "dynamodb:Query",  # a subject's consent history
+                    "dynamodb:PutItem",  # a new request, a consent record (both conditional)
+                ),
+            ),
+            API_KEY_AUTH,
+            SESSION_AUTH,
+            *AUDIT_WRITING,  # privacy.export.requested, .erasure.requested, consent.recorded
+        ),
+        sends_to=(PRIVACY_REQUESTS,),
+        buckets=(BucketAccess(PRIVACY_EXPORTS, ("s3:GetObject",)),),  # signs the download URL
+        secrets=API_KEY_AUTH_SECRETS,
+        pii="write",  # consent identities are sealed with the subject's data key
+        pii_lookups=True,  # a subject given by email is found by its blind index
+    ),
+    Function(
+        "privacy-worker",
+        handler="privacy.handlers.worker.lambda_handler",
+        description="GDPR: builds exports and carries out erasures, verified by a scan",
+        consumes=PRIVACY_REQUESTS,
+        tables=(
+            TableAccess(PRIVACY_TABLE, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")),
+            *AUDIT_WRITING,  # privacy.export.completed, privacy.erasure.completed
+        ),
+        buckets=(BucketAccess(PRIVACY_EXPORTS, ("s3:PutObject",)),),
+        pii="write",  # reads the subject's data to export it; destroys its key to erase it
+        pii_lookups=True,  # finds the subject's records by its blind indexes
+        memory_mb=1024,
+        timeout_s=900,
+    ),
+)
+FUNCTIONS += PRIVACY_FUNCTIONS
 
 def function(name: str) -> Function:
     return next(f for f in FUNCTIONS if f.name == name)

@@ -1,0 +1,29 @@
+"""Settings of the privacy functions, one model each, read once per execution environment."""
+
+from __future__ import annotations
+
+import functools
+
+from cognitionos.http import ApiKeyAuthSettings
+from cognitionos.settings import FunctionSettings, load_settings
+
+
+class PrivacyApiSettings(ApiKeyAuthSettings):
+    privacy_table: str
+    privacy_requests_queue_url: str
+    privacy_exports_bucket: str
+
+
+class PrivacyWorkerSettings(FunctionSettings):
+    privacy_table: str
+    privacy_exports_bucket: str
+
+
+@functools.cache
+def api_settings() -> PrivacyApiSettings:
+    return load_settings(PrivacyApiSettings)
+
+
+@functools.cache
+def worker_settings() -> PrivacyWorkerSettings:
+    return load_settings(PrivacyWorkerSettings)
