@@ -62,6 +62,7 @@ TableAction = Literal[
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",  # the table's settings and key schema, no items
 ]
 TABLE_ACTIONS: frozenset[str] = frozenset(get_args(TableAction))
 # Actions that change items: a function allowed one of them writes the table.
@@ -184,13 +185,17 @@ class Bucket:
         return _env_name(self.name, "BUCKET")
 
 
-ObjectAction = Literal["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+# s3:ListBucket is the bucket's own action (ListObjectsV2): granted on the bucket, the rest
+# on its objects. Only the functions that scan every store list a bucket.
+ObjectAction = Literal["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+BUCKET_LEVEL_ACTIONS: frozenset[str] = frozenset({"s3:ListBucket"})
 
 
 @dataclass(frozen=True)
 class BucketAccess:
-    """Exactly these actions on the objects of one bucket; nothing on the bucket itself
-    (no listing), so a function that only writes cannot read back what others wrote."""
+    """Exactly these actions on the objects of one bucket, and no listing of the bucket
+    unless ``s3:ListBucket`` is named, so a function that only writes cannot read back what
+    others wrote."""
 
     bucket: Bucket
     actions: tuple[ObjectAction, ...]
@@ -198,6 +203,14 @@ class BucketAccess:
     def __post_init__(self) -> None:
         if not self.actions:
             raise ValueError(f"access to bucket {self.bucket.name} names no action")
+
+    @property
+    def object_actions(self) -> tuple[str, ...]:
+        return tuple(a for a in self.actions if a not in BUCKET_LEVEL_ACTIONS)
+
+    @property
+    def bucket_actions(self) -> tuple[str, ...]:
+        return tuple(a for a in self.actions if a in BUCKET_LEVEL_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -1333,7 +1346,6 @@ OPERATOR_FUNCTIONS: tuple[Function, ...] = (
 FUNCTIONS += OPERATOR_FUNCTIONS
 
 
-
 # --- privacy (functions/privacy) ------------------------------------------------------------
 
 # Privacy requests (pk "REQUEST#<id>": an export's or an erasure's status and result) and the
@@ -1343,12 +1355,35 @@ PRIVACY_TABLE = Table("privacy", ttl_attribute="expires_at")
 TABLES += (PRIVACY_TABLE,)
 # One export or erasure per message; the worker is idempotent on the request id. Few and
 # slow: a batch of one, and visibility 6x the worker's timeout (Lambda's rule).
-PRIVACY_REQUESTS = Queue("privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400)
+PRIVACY_REQUESTS = Queue(
+    "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
+)
 QUEUES += (PRIVACY_REQUESTS,)
 # Article 15 exports: one JSON object per request, under the stack's KMS key, fetched through
 # a presigned URL that expires; the object itself is deleted a week after it was written.
 PRIVACY_EXPORTS = Bucket("privacy-exports", expire_after_days=7)
 BUCKETS += (PRIVACY_EXPORTS,)
+
+
+def scanning_every_table(*accesses: TableAccess) -> tuple[TableAccess, ...]:
+    """``accesses``, plus ``dynamodb:Scan`` on every table declared so far: for the functions
+    that look for personal data wherever it could be (an erasure's verification, the
+    compliance checker). Declare such functions after the last table."""
+    found = {access.table.name: access for access in accesses}
+    for table in TABLES:
+        scan = TableAccess(table, ("dynamodb:Scan", "dynamodb:DescribeTable"))
+        found[table.name] = found[table.name].merged(scan) if table.name in found else scan
+    return tuple(found.values())
+
+
+def reading_every_bucket(*accesses: BucketAccess) -> tuple[BucketAccess, ...]:
+    """``accesses``, plus listing and reading every bucket declared so far (as above)."""
+    found = {access.bucket.name: access.actions for access in accesses}
+    for bucket in BUCKETS:
+        actions = found.get(bucket.name, ())
+        found[bucket.name] = tuple(dict.fromkeys((*actions, "s3:ListBucket", "s3:GetObject")))
+    return tuple(BucketAccess(bucket, found[bucket.name]) for bucket in BUCKETS)
+
 
 PRIVACY_FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -1387,11 +1422,14 @@ PRIVACY_FUNCTIONS: tuple[Function, ...] = (
         handler="privacy.handlers.worker.lambda_handler",
         description="GDPR: builds exports and carries out erasures, verified by a scan",
         consumes=PRIVACY_REQUESTS,
-        tables=(
-            TableAccess(PRIVACY_TABLE, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")),
+        # An erasure is verified by scanning every table and bucket for the subject's traces.
+        tables=scanning_every_table(
+            TableAccess(
+                PRIVACY_TABLE, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
+            ),
             *AUDIT_WRITING,  # privacy.export.completed, privacy.erasure.completed
         ),
-        buckets=(BucketAccess(PRIVACY_EXPORTS, ("s3:PutObject",)),),
+        buckets=reading_every_bucket(BucketAccess(PRIVACY_EXPORTS, ("s3:PutObject",))),
         pii="write",  # reads the subject's data to export it; destroys its key to erase it
         pii_lookups=True,  # finds the subject's records by its blind indexes
         memory_mb=1024,
@@ -1399,6 +1437,7 @@ PRIVACY_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += PRIVACY_FUNCTIONS
+
 
 def function(name: str) -> Function:
     return next(f for f in FUNCTIONS if f.name == name)

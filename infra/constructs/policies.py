@@ -158,8 +158,13 @@ def statements(
         arn = resources.secrets[secret.name].secret_arn
         found.append(_allow(f"Read{pascal(secret.name)}Secret", SECRET_ACTIONS, [arn]))
     for access in fn.buckets:
-        sid = f"{pascal(access.bucket.name)}Objects"
-        found.append(_allow(sid, access.actions, [object_arns(access, resources)]))
+        name = pascal(access.bucket.name)
+        if access.object_actions:
+            arns = [object_arns(access, resources)]
+            found.append(_allow(f"{name}Objects", access.object_actions, arns))
+        if access.bucket_actions:
+            arn = resources.buckets[access.bucket.name].bucket_arn
+            found.append(_allow(f"List{name}", access.bucket_actions, [arn]))
     if fn.emails:
         found.append(send_email(fn, resources))
     if stack_key := stack_key_actions(fn):

@@ -36,7 +36,7 @@ HANDLER_MODULES = {fn.handler.rsplit(".", 1)[0]: fn for fn in topology.FUNCTIONS
 
 # One IAM action per operation, where the operation's name is not the action's.
 SQS_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
-S3_ACTIONS = {"HeadObject": "GetObject"}
+S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
 TRANSACT_ACTIONS = {
     "Put": "dynamodb:PutItem",
     "Update": "dynamodb:UpdateItem",
