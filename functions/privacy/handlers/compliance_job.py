@@ -38,8 +38,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     tables, buckets = stores_from_environment()
     names = KnownNames.of(known_names(settings.billing_table, subject_keyring()))
     report = ComplianceReport(names)
-    for record in StoreScanner(tables, buckets).records():
-        report.scan(record.store, record.key, record.text)
+    scanner = StoreScanner(tables, buckets)
+    for name, physical in tables.items():
+        report.store(f"table:{name}")
+        for record in scanner.table_records(name, physical):
+            report.scan(record.store, record.key, record.text)
+    for name, physical in buckets.items():
+        report.store(f"bucket:{name}")
+        for record in scanner.bucket_records(name, physical):
+            report.scan(record.store, record.key, record.text)
     expected = Expectations.from_json(settings.compliance_expectations)
     for name, table in expected.tables.items():
         found = table_settings(tables[name])

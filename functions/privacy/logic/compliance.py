@@ -27,6 +27,10 @@ class ComplianceReport:
     records: Counter[str] = field(default_factory=Counter)  # store -> records scanned
     settings_checked: Counter[str] = field(default_factory=Counter)  # store -> checks
 
+    def store(self, store: str) -> None:
+        """A store about to be scanned (counted even if it turns out empty)."""
+        self.records[store] += 0
+
     def scan(self, store: str, key: str, text: str) -> None:
         """One stored record (an item as JSON, an object's text)."""
         self.records[store] += 1

@@ -36,6 +36,7 @@ Action = Literal[
     "privacy.export.completed",
     "privacy.erasure.requested",
     "privacy.erasure.completed",
+    "privacy.compliance.checked",
     "consent.granted",
     "consent.withdrawn",
     # operators and the audit log itself
