@@ -51,8 +51,9 @@ def _forget_settings() -> None:
 
 
 def run_job() -> dict[str, Any]:
-    from cognitionos.jobs import schedule_event
     from privacy.handlers.compliance_job import lambda_handler
+
+    from cognitionos.jobs import schedule_event
 
     _forget_settings()
     event = schedule_event("privacy-compliance")

@@ -251,9 +251,7 @@ def test_bucket_access_names_actions_and_gives_the_bucket_name_only_to_its_decla
         topology.BucketAccess(bucket, ())
 
 
-def test_only_billing_intake_writes_event_bodies_and_only_the_processor_and_scanners_read_them() -> (
-    None
-):
+def test_only_billing_intake_writes_event_bodies_and_only_the_processor_and_scanners_read() -> None:
     grants = {
         fn.name: set(access.actions)
         for fn in topology.FUNCTIONS
