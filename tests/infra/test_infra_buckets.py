@@ -14,13 +14,24 @@ pytestmark = pytest.mark.xdist_group("infra")
 
 SQS_DEFAULT_RETENTION_S = 4 * 24 * 3600  # what a queue keeps a message when the stack says nothing
 # The specification, written out here rather than derived from the topology.
+# The privacy functions that look for personal data in every store read every object
+# (erasure verification, the compliance checker); their bucket-level grants (listing,
+# settings) are on the bucket, not its objects (tests/infra/test_infra_permissions.py).
+SCANNERS = {"privacy-worker": {"s3:GetObject"}, "privacy-compliance": {"s3:GetObject"}}
 OBJECT_GRANTS = {
     "billing-ingest": {"s3:PutObject"},
     "billing-reconcile": {"s3:PutObject"},
     "billing-process": {"s3:GetObject", "s3:DeleteObject"},
+    **SCANNERS,
 }
 # The audit anchors: written by the job, read back for an export; never deleted by anyone.
-ANCHOR_GRANTS = {"audit-anchor": {"s3:PutObject"}, "audit-api": {"s3:GetObject"}}
+ANCHOR_GRANTS = {"audit-anchor": {"s3:PutObject"}, "audit-api": {"s3:GetObject"}, **SCANNERS}
+# Article 15 exports: written by the worker, read back to sign a download URL.
+EXPORT_GRANTS = {
+    "privacy-api": {"s3:GetObject"},
+    **SCANNERS,
+    "privacy-worker": {"s3:PutObject", "s3:GetObject"},
+}
 UNLOCKED = [b for b in topology.BUCKETS if b.object_lock_days is None]
 
 
@@ -34,7 +45,11 @@ def bucket_arn(synth: Synth, bucket: topology.Bucket) -> str:
 
 
 def test_the_topology_declares_the_event_bodies_and_audit_anchors_buckets() -> None:
-    assert topology.BUCKETS == (topology.EVENT_BODIES, topology.AUDIT_ANCHORS)
+    assert topology.BUCKETS == (
+        topology.EVENT_BODIES,
+        topology.AUDIT_ANCHORS,
+        topology.PRIVACY_EXPORTS,
+    )
     assert topology.EVENT_BODIES.env_var == "EVENT_BODIES_BUCKET"
     assert topology.AUDIT_ANCHORS.env_var == "AUDIT_ANCHORS_BUCKET"
 
@@ -121,10 +136,12 @@ def test_an_event_body_outlives_every_message_that_can_still_claim_it(synth: Syn
 
 
 def object_statements(synth: Synth, fn: topology.Function) -> list[dict[str, Any]]:
+    """The role's S3 statements on objects (``<bucket ARN>/*``)."""
     return [
         s
         for s in statements(synth, role_id(synth, fn))
         if any(a.startswith("s3:") for a in as_list(s["Action"]))
+        and all(render(r).endswith("/*") for r in as_list(s["Resource"]))
     ]
 
 
@@ -138,6 +155,7 @@ def test_a_role_has_exactly_its_s3_object_actions_on_the_bucket_objects(
         for grants, bucket in (
             (OBJECT_GRANTS, topology.EVENT_BODIES),
             (ANCHOR_GRANTS, topology.AUDIT_ANCHORS),
+            (EXPORT_GRANTS, topology.PRIVACY_EXPORTS),
         )
         if fn.name in grants
     ]
