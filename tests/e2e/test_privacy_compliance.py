@@ -130,7 +130,9 @@ def test_pitr_turned_off_is_a_setting_finding_and_the_default_rule_pages(
         assert checked.post("/v1/admin/jobs/alerts-evaluate").status_code == 200
         firing = checked.get("/v1/alerts", params={"status": "firing"}).json()["alerts"]
         (alert,) = [a for a in firing if a["rule_id"] == "default-privacy-compliance"]
-        assert alert["summary"] == "The privacy compliance check found 1 findings"
+        assert alert["summary"] == (
+            "Privacy compliance findings: 1 (plaintext personal data, settings)"
+        )
     finally:
         dynamodb.update_continuous_backups(
             TableName=usage,

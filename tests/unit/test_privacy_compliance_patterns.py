@@ -112,6 +112,17 @@ def test_sealed_tokens_give_no_finding_whatever_their_bytes() -> None:
         assert kinds(json.dumps(item | {"x": _token()})) == []
 
 
+@given(st.binary(min_size=30, max_size=200))
+def test_binary_stored_as_base64_gives_no_finding(blob: bytes) -> None:
+    wrapped = base64.b64encode(blob).decode()
+    assert kinds(json.dumps({"wrapped_key": wrapped})) == []
+
+
+def test_a_phone_number_in_a_base64_blob_is_no_finding() -> None:
+    wrapped = "AQIDAHh" + "/+14155550123/" + "A" * 40
+    assert kinds(json.dumps({"wrapped_key": wrapped})) == []
+
+
 @given(st.integers(min_value=0, max_value=10**15))
 def test_no_bare_number_is_a_phone_number(number: int) -> None:
     assert kinds(json.dumps({"amount": number, "text": str(number)})) == []

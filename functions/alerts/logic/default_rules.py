@@ -83,7 +83,7 @@ def default_rules(queues: Iterable[str]) -> list[Rule]:
             threshold=0,
             window_minutes=1,  # a gauge: its latest value, whatever the window
             severity="high",
-            summary="The privacy compliance check found {value} findings",
+            summary="Privacy compliance findings: {value} (plaintext personal data, settings)",
             labels={"context": "privacy"},
             runbook_url=f"{RUNBOOKS}/privacy-compliance.md",
             builtin=True,

@@ -24,6 +24,8 @@ MIN_NAME_LENGTH = 4
 CIPHERTEXT = re.compile(r"v1\.[A-Za-z0-9_-]{16,}")
 # A keyed hash or digest (blind indexes, audit hashes, API key hashes).
 HEX_DIGEST = re.compile(r"[0-9a-f]{32,}", re.IGNORECASE)
+# Binary stored as base64 (wrapped data keys): a "+" and digits in it are no phone number.
+BASE64_BLOB = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 EMAIL = re.compile(
     r"(?<![\w.%+-])"
@@ -166,7 +168,7 @@ def findings_in_value(
     store: str, key: str, path: str, text: str, names: KnownNames = NO_NAMES
 ) -> list[Finding]:
     """What one string value holds that looks like personal data."""
-    if CIPHERTEXT.fullmatch(text) or HEX_DIGEST.fullmatch(text):
+    if any(p.fullmatch(text) for p in (CIPHERTEXT, HEX_DIGEST, BASE64_BLOB)):
         return []
     found = [Finding(store, key, path, "email", redact_email(e)) for e in emails(text)]
     found += [Finding(store, key, path, "phone", redact_phone(p)) for p in phone_numbers(text)]
