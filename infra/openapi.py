@@ -34,8 +34,8 @@ DESCRIPTION = (
     "security requirement; `admin` implies every scope) a 403, and the key is checked "
     "before anything else in the request. A key bound to a tenant (a Stripe customer) "
     "sees only that tenant: another tenant's customer, subscription, event or run is a "
-    "404, its audit chain or its consents a 403, and routes that span every tenant (revenue, alerts, "
-    "admin) answer a bound key 403. Every answer is JSON; an error is "
+    "404, its audit chain or its consents a 403, and routes that span every tenant "
+    "(revenue, alerts, admin) answer a bound key 403. Every answer is JSON; an error is "
     '`{"message": ...}` (a 422 adds `errors`, one entry per problem). Money is an '
     "integer in minor units beside a lower-case ISO `currency`; times are ISO-8601 UTC "
     "(`2025-03-01T00:00:00Z`), months `YYYY-MM`. A list answers one page and a "

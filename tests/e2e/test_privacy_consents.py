@@ -72,7 +72,11 @@ def test_grant_withdraw_and_regrant_give_the_history_and_the_current_state(runne
         ("marketing_email", True, "2026-02", "in_app", recorded[2]["time"]),
     ]
     assert view["current"] == {
-        "marketing_email": {"granted": True, "notice_version": "2026-02", "time": recorded[2]["time"]}
+        "marketing_email": {
+            "granted": True,
+            "notice_version": "2026-02",
+            "time": recorded[2]["time"],
+        }
     }
     assert view["history"][0]["proof"] == PROOF
 

@@ -78,9 +78,16 @@ def test_a_record_is_stored_as_answered_with_its_proof_sealed_and_audited(
 
     assert status == 201, record
     assert record["subject"] == {"customer_id": CUSTOMER}
-    assert (record["purpose"], record["granted"], record["proof"]) == ("marketing_email", True, PROOF)
+    assert (record["purpose"], record["granted"], record["proof"]) == (
+        "marketing_email",
+        True,
+        PROOF,
+    )
     [item] = raw_items(aws)
-    assert (item["pk"], item["sk"]) == (f"CONSENT#{CUSTOMER}", f"{record['time']}#{record['consent_id']}")
+    assert (item["pk"], item["sk"]) == (
+        f"CONSENT#{CUSTOMER}",
+        f"{record['time']}#{record['consent_id']}",
+    )
     assert "203.0.113.24" not in json.dumps(item, default=str)
     assert str(item["proof_sealed"]).startswith("v1.")
     [entry] = audit_actions(aws, CUSTOMER)
@@ -111,8 +118,16 @@ def test_grant_withdraw_and_regrant_read_back_in_order_with_the_latest_current(
     ]
     assert [h["time"] for h in history] == sorted(h["time"] for h in history)
     assert view["current"] == {
-        "marketing_email": {"granted": True, "notice_version": "2026-01", "time": history[3]["time"]},
-        "product_analytics": {"granted": True, "notice_version": "2026-01", "time": history[1]["time"]},
+        "marketing_email": {
+            "granted": True,
+            "notice_version": "2026-01",
+            "time": history[3]["time"],
+        },
+        "product_analytics": {
+            "granted": True,
+            "notice_version": "2026-01",
+            "time": history[1]["time"],
+        },
     }
 
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
-
 from privacy.logic.consents import (
     METHODS,
     ConsentRecord,
@@ -21,6 +19,7 @@ from privacy.logic.consents import (
     request_fingerprint,
 )
 from privacy.models.consents import RecordConsentBody
+from pydantic import ValidationError
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 PURPOSES = ("marketing_email", "product_analytics", "partner_sharing")
@@ -68,13 +67,17 @@ def test_current_is_the_latest_record_of_each_purpose(records: list[ConsentRecor
 def test_history_holds_every_record_once_oldest_first(records: list[ConsentRecord]) -> None:
     history = history_of(records)
 
-    assert sorted(history, key=lambda r: r.consent_id) == sorted(records, key=lambda r: r.consent_id)
+    assert sorted(history, key=lambda r: r.consent_id) == sorted(
+        records, key=lambda r: r.consent_id
+    )
     assert [r.order for r in history] == sorted(r.order for r in records)
     assert [r.sort_key for r in history] == sorted(r.sort_key for r in records)  # = a Query
 
 
 def test_a_withdrawal_a_microsecond_after_the_grant_is_what_holds() -> None:
-    grant = ConsentRecord("con_b", "cus_A", "marketing_email", True, "v1", "api", record_time(START))
+    grant = ConsentRecord(
+        "con_b", "cus_A", "marketing_email", True, "v1", "api", record_time(START)
+    )
     withdraw = ConsentRecord(
         "con_a", "cus_A", "marketing_email", False, "v1", "api",
         record_time(START + timedelta(microseconds=1)),
@@ -98,7 +101,9 @@ def test_digests_are_keyed_and_bound_to_the_customer() -> None:
     assert a != idempotency_digest(b"other", "cus_A", "key-1")
     assert a != idempotency_digest(b"secret", "cus_B", "key-1")
     assert "key-1" not in a
-    assert request_fingerprint(b"s", {"granted": True}) != request_fingerprint(b"s", {"granted": False})
+    assert request_fingerprint(b"s", {"granted": True}) != request_fingerprint(
+        b"s", {"granted": False}
+    )
 
 
 VALID = {

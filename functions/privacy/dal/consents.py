@@ -15,6 +15,7 @@ transaction: a retry whose key is taken writes nothing and records nothing again
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -134,12 +135,11 @@ class ConsentStore:
             "time": record.time,
         }
         if record.proof is not None:
-            try:
+            # An erased subject's new record keeps the facts, never the free text.
+            with contextlib.suppress(SubjectErased):
                 item["proof_sealed"] = self._keyring.encrypt(
                     record.customer_id, PROOF_FIELD, record.proof
                 )
-            except SubjectErased:
-                pass  # an erased subject's new record keeps the facts, never the free text
         return item
 
     def _key_put(self, record: ConsentRecord, idempotency: Idempotency) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from privacy.logic.consents import (
 from privacy.models.consents import (
     ConsentHistoryEntry,
     ConsentRecordView,
-    ConsentsView,
     ConsentSubject,
+    ConsentsView,
     CurrentConsentView,
     RecordConsentBody,
 )
@@ -159,8 +159,7 @@ def read_consents(
         Query(
             pattern=TENANT_PATTERN,
             description=(
-                "The Stripe customer whose consents to read; a tenant-bound key's own by "
-                "default"
+                "The Stripe customer whose consents to read; a tenant-bound key's own by default"
             ),
             openapi_examples={"a customer": {"value": "cus_NffrFeUfNV2Hib"}},
         ),

@@ -13,7 +13,9 @@ from privacy.settings import api_settings
 
 @functools.cache
 def consent_store() -> ConsentStore:
-    return ConsentStore(dynamodb_table(api_settings().privacy_table), subject_keyring(), audit_log())
+    return ConsentStore(
+        dynamodb_table(api_settings().privacy_table), subject_keyring(), audit_log()
+    )
 
 
 def idempotency_secret() -> bytes:

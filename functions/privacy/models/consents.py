@@ -52,7 +52,9 @@ class RecordConsentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: ConsentSubject = Field(description="Whose consent")
-    purpose: str = Field(pattern=PURPOSE_PATTERN, description=PURPOSE_DESCRIPTION, examples=["marketing_email"])
+    purpose: str = Field(
+        pattern=PURPOSE_PATTERN, description=PURPOSE_DESCRIPTION, examples=["marketing_email"]
+    )
     granted: StrictBool = Field(  # JSON true or false, not 0 or "yes"
         description="true: consent given; false: consent withdrawn (or refused)", examples=[True]
     )
@@ -110,7 +112,9 @@ class CurrentConsentView(BaseModel):
 
     @classmethod
     def of(cls, current: CurrentConsent) -> CurrentConsentView:
-        return cls(granted=current.granted, notice_version=current.notice_version, time=current.time)
+        return cls(
+            granted=current.granted, notice_version=current.notice_version, time=current.time
+        )
 
 
 class ConsentHistoryEntry(BaseModel):
@@ -145,7 +149,15 @@ class ConsentsView(BaseModel):
     subject: ConsentSubject = Field(description="Whose consents")
     current: dict[str, CurrentConsentView] = Field(
         description="Per purpose, its latest record (absent: never asked)",
-        examples=[{"marketing_email": {"granted": False, "notice_version": "2026-01", "time": TIME_EXAMPLE}}],
+        examples=[
+            {
+                "marketing_email": {
+                    "granted": False,
+                    "notice_version": "2026-01",
+                    "time": TIME_EXAMPLE,
+                }
+            }
+        ],
     )
     history: list[ConsentHistoryEntry] = Field(
         description="Every record, oldest first; empty when none was ever recorded"
