@@ -217,3 +217,41 @@ def test_a_malformed_idempotency_key_is_refused(aws: Aws, context: LambdaContext
 
     assert status == 422, answer
     assert raw_items(aws) == []
+
+
+def test_the_store_reads_history_in_time_order_whatever_order_it_was_written_in(
+    aws: Aws,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from privacy.dal.consents import ConsentStore
+    from privacy.logic.consents import ConsentRecord, record_time
+
+    from cognitionos.audit.store import audit_log
+    from cognitionos.crypto import subject_keyring
+
+    store = ConsentStore(aws.table("privacy"), subject_keyring(), audit_log())
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    offsets_us = [5, 0, 1_000_000, 3, 999_999, 4]  # written out of order, across a second
+    for n, offset in enumerate(offsets_us):
+        store.record(
+            ConsentRecord(
+                consent_id=f"con_{n:032x}",
+                customer_id=CUSTOMER,
+                purpose="marketing_email",
+                granted=n % 2 == 0,
+                notice_version="2026-01",
+                method="api",
+                time=record_time(start + timedelta(microseconds=offset)),
+                proof=f"record {n}",
+            ),
+            actor="test",
+        )
+
+    history = store.history(CUSTOMER)
+
+    assert [r.consent_id for r in history] == [
+        f"con_{n:032x}" for n, _ in sorted(enumerate(offsets_us), key=lambda p: p[1])
+    ]
+    assert [r.proof for r in history] == [f"record {r.consent_id[-1]}" for r in history]
+    assert len(audit_actions(aws, CUSTOMER)) == len(offsets_us)
