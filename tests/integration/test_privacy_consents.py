@@ -255,3 +255,63 @@ def test_the_store_reads_history_in_time_order_whatever_order_it_was_written_in(
     ]
     assert [r.proof for r in history] == [f"record {r.consent_id[-1]}" for r in history]
     assert len(audit_actions(aws, CUSTOMER)) == len(offsets_us)
+
+
+def _record(n: int) -> Any:
+    from privacy.logic.consents import ConsentRecord
+
+    return ConsentRecord(
+        f"con_{n:032x}", CUSTOMER, "marketing_email", True, "2026-01", "api",
+        f"2026-03-01T00:00:0{n}.000000Z",
+    )  # fmt: skip
+
+
+def test_a_key_past_its_day_makes_a_new_record_even_before_ttl_removes_it(aws: Aws) -> None:
+    from privacy.dal.consents import ConsentStore, Idempotency
+    from privacy.logic.consents import IDEMPOTENCY_WINDOW_S
+
+    from cognitionos.audit.store import audit_log
+    from cognitionos.crypto import subject_keyring
+
+    store = ConsentStore(aws.table("privacy"), subject_keyring(), audit_log())
+    day_one = 1_790_000_000
+
+    first = store.record(_record(1), actor="t", idempotency=Idempotency("d", "f", day_one))
+    same_day = store.record(_record(2), actor="t", idempotency=Idempotency("d", "f", day_one + 60))
+    next_day = store.record(
+        _record(3), actor="t", idempotency=Idempotency("d", "f", day_one + IDEMPOTENCY_WINDOW_S + 1)
+    )
+
+    assert same_day == first
+    assert next_day.consent_id == _record(3).consent_id
+    assert [r.consent_id for r in store.history(CUSTOMER)] == [
+        first.consent_id,
+        next_day.consent_id,
+    ]
+
+
+def test_a_key_being_written_by_another_request_is_a_409(aws: Aws) -> None:
+    from botocore.exceptions import ClientError
+    from privacy.dal.consents import ConsentStore, Idempotency
+
+    from cognitionos.audit.store import audit_log
+    from cognitionos.crypto import subject_keyring
+    from cognitionos.errors import Conflict
+
+    class RacedAudit:
+        """The transaction DynamoDB cancels when another one holds the key's item."""
+
+        def draft(self, *args: Any, **kwargs: Any) -> Any:
+            return audit_log().draft(*args, **kwargs)
+
+        def commit_with(self, items: Any, drafts: Any) -> Any:
+            reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+            raise ClientError(
+                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons},
+                "TransactWriteItems",
+            )
+
+    store = ConsentStore(aws.table("privacy"), subject_keyring(), RacedAudit())  # type: ignore[arg-type]
+
+    with pytest.raises(Conflict):
+        store.record(_record(1), actor="t", idempotency=Idempotency("d", "f", 1_790_000_000))
