@@ -38,6 +38,7 @@ Action = Literal[
     "privacy.erasure.completed",
     "consent.granted",
     "consent.withdrawn",
+    "privacy.consent.recorded",
     # operators and the audit log itself
     "operator.signed_in",
     "operator.sign_in_failed",
