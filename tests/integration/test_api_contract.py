@@ -53,6 +53,13 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/audit/events": ("/v1/audit/events", {"since": "yesterday"}, None),
     "GET /v1/audit/verify": ("/v1/audit/verify", {"tenant_id": "acme"}, None),
     "GET /v1/audit/export": ("/v1/audit/export", {"from_seq": "0"}, None),
+    # privacy: consent records
+    "POST /v1/privacy/consents": (
+        "/v1/privacy/consents",
+        None,
+        {"subject": {"customer_id": "cus_A"}, "purpose": "Ads!", "granted": "yes"},
+    ),
+    "GET /v1/privacy/consents": ("/v1/privacy/consents", {"customer_id": "ada@example.com"}, None),
 }
 
 

@@ -39,6 +39,7 @@ Action = Literal[
     "privacy.compliance.checked",
     "consent.granted",
     "consent.withdrawn",
+    "privacy.consent.recorded",
     # operators and the audit log itself
     "operator.signed_in",
     "operator.sign_in_failed",
