@@ -1,6 +1,6 @@
 """The privacy compliance checker end to end, on a runner of its own: after webhooks with
-customers' emails, names and phone numbers, ``make compliance`` (``python -m infra.compliance``)
-and ``POST /v1/admin/jobs/privacy-compliance`` find nothing; a plaintext email or phone
+customers' emails, names and phone numbers, and their consents, ``make compliance``
+(``python -m infra.compliance``) and ``POST /v1/admin/jobs/privacy-compliance`` find nothing; a plaintext email or phone
 seeded into a store, or a table's PITR turned off, is found exactly; the gauge it sets fires
 the default alert rule on the next alerts-evaluate run."""
 
@@ -20,14 +20,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 JOB = "/v1/admin/jobs/privacy-compliance"
 CUSTOMERS = {
-    "cus_e2e_privacy_1": ("Jenny Rosen", "jenny.rosen@example.com", "+1 415 555 0123"),
-    "cus_e2e_privacy_2": ("Amadou Diallo", "amadou.diallo@example.org", "06 12 34 56 78"),
+    "cus_E2ePrivacy1": ("Jenny Rosen", "jenny.rosen@example.com", "+1 415 555 0123"),
+    "cus_E2ePrivacy2": ("Amadou Diallo", "amadou.diallo@example.org", "06 12 34 56 78"),
 }
 
 
 @pytest.fixture(scope="module")
 def checked(start_runner: Any) -> Iterator[Any]:
-    """A runner whose billing holds customers with emails, names and phone numbers."""
+    """A runner whose billing holds customers with emails, names and phone numbers, and
+    whose privacy table holds their consents with a proof that names them (sealed)."""
     with start_runner("privacy-compliance") as runner:
         events = []
         for customer_id, (name, email, phone) in CUSTOMERS.items():
@@ -40,6 +41,17 @@ def checked(start_runner: Any) -> Iterator[Any]:
         for event in events:
             assert runner.post_stripe(event).status_code == 200
         wait_processed(runner, {e["id"] for e in events})
+        for customer_id, (name, email, _) in CUSTOMERS.items():  # a proof naming the person
+            consent = {
+                "subject": {"customer_id": customer_id},
+                "purpose": "marketing_email",
+                "granted": True,
+                "notice_version": "2026-01",
+                "method": "web_form",
+                "proof": f"Signup form, box ticked by {name} <{email}>",
+            }
+            recorded = runner.post("/v1/privacy/consents", json=consent)
+            assert recorded.status_code == 201, recorded.text
         yield runner
 
 
