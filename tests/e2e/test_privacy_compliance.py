@@ -1,8 +1,9 @@
 """The privacy compliance checker end to end, on a runner of its own: after webhooks with
 customers' emails, names and phone numbers, and their consents, ``make compliance``
-(``python -m infra.compliance``) and ``POST /v1/admin/jobs/privacy-compliance`` find nothing; a plaintext email or phone
-seeded into a store, or a table's PITR turned off, is found exactly; the gauge it sets fires
-the default alert rule on the next alerts-evaluate run."""
+(``python -m infra.compliance``) and ``POST /v1/admin/jobs/privacy-compliance`` find
+nothing; a plaintext email or phone seeded into a store, or a table's PITR turned off, is
+found exactly; the gauge it sets fires the default alert rule on the next alerts-evaluate
+run."""
 
 from __future__ import annotations
 
