@@ -711,7 +711,7 @@ LLM_CONTEXT_TOKENS = Setting(
 AGENTS_LAYER = DependencyLayer("agents", "requirements-agents.txt")
 
 LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
-SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
+SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS, KEY_CACHE_MAX_AGE)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -1488,6 +1488,8 @@ PRIVACY_FUNCTIONS: tuple[Function, ...] = (
                 ),
             ),
             TableAccess(USAGE_TABLE, ("dynamodb:UpdateItem",)),  # usage pseudonymised
+            # Metrics labelled with the tenant (the billing.mrr gauge), deleted.
+            TableAccess(METRICS_TABLE, ("dynamodb:DeleteItem",)),
             *AUDIT_WRITING,  # privacy.export.completed, privacy.erasure.completed
         ),
         buckets=reading_every_bucket(

@@ -24,6 +24,7 @@ class PrivacyWorkerSettings(FunctionSettings):
     revenue_table: str
     usage_table: str
     audit_table: str
+    metrics_table: str
     event_bodies_bucket: str
 
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cognitionos.aws import client
@@ -87,6 +87,7 @@ class Eraser:
         self._agents(customer_id, out)
         self._alerts(email, out)
         self._usage(customer_id, pseudonym, out)
+        self._metrics(customer_id, out)
         self._buckets(customer_id, out)
         consents = self._records.consents(customer_id)
         for _ in consents:
@@ -111,8 +112,12 @@ class Eraser:
             key = {"pk": item["pk"], "sk": item["sk"]}
             kind = str(item.get("kind") or "")
             if str(item["pk"]).startswith("EVENT#"):
-                self._pseudonymise(key, pseudonym, None)
-                out.keep("billing_events", EVENT_BASIS, None)
+                # A customer event's object is the customer: its id goes too.
+                names_object = item.get("object_id") == customer_id
+                self._pseudonymise(key, pseudonym, None, object_id=names_object)
+                expires = item.get("expires_at")
+                until = datetime.fromtimestamp(int(expires), UTC) if expires else None
+                out.keep("billing_events", EVENT_BASIS, _iso(until) if until else None)
             elif kind in PSEUDONYMISED_KINDS:
                 period_end = item.get("period_end")
                 until = record_retained_until(
@@ -122,14 +127,31 @@ class Eraser:
                 )
                 self._pseudonymise(key, pseudonym, int(until.timestamp()))
                 out.keep(PSEUDONYMISED_KINDS[kind], INVOICE_BASIS, _iso(until))
+                if kind == "invoice":
+                    self._delete_dunning_case(str(item["id"]), out)
             else:
-                table.delete_item(Key=key)
-                out.erased[DELETED_KINDS.get(kind, "billing_other")] += 1
+                gone = table.delete_item(Key=key, ReturnValues="ALL_OLD")
+                if gone.get("Attributes"):  # not already deleted (by a dunning case's invoice)
+                    out.erased[DELETED_KINDS.get(kind, "billing_other")] += 1
 
-    def _pseudonymise(self, key: dict[str, Any], pseudonym: str, expires_at: int | None) -> None:
+    def _delete_dunning_case(self, invoice_id: str, out: ErasureOutcome) -> None:
+        """An invoice's dunning case, also one closed before any failure (a tombstone, which
+        no index lists): it names the customer and the emails sent."""
+        gone = self._records.billing.delete_item(
+            Key={"pk": f"DUNNING#{invoice_id}", "sk": "CASE"}, ReturnValues="ALL_OLD"
+        )
+        if gone.get("Attributes"):
+            out.erased["dunning_emails"] += 1
+
+    def _pseudonymise(
+        self, key: dict[str, Any], pseudonym: str, expires_at: int | None, object_id: bool = False
+    ) -> None:
         names = {"#c": "customer_id"}
         values: dict[str, Any] = {":p": pseudonym}
         expression = "SET #c = :p"
+        if object_id:
+            names["#o"] = "object_id"
+            expression += ", #o = :p"
         if expires_at is not None:
             names["#e"] = "expires_at"
             values[":e"] = expires_at
@@ -217,6 +239,13 @@ class Eraser:
                 USAGE_BASIS,
                 _iso(datetime.fromtimestamp(int(until), self._now().tzinfo)) if until else None,
             )
+
+    def _metrics(self, customer_id: str, out: ErasureOutcome) -> None:
+        """Business metrics labelled with the tenant (the billing.mrr gauge): deleted; the
+        totals over every tenant are other items and stay."""
+        for item in self._records.metrics_naming(customer_id):
+            self._records.metrics.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            out.erased["metrics"] += 1
 
     def _buckets(self, customer_id: str, out: ErasureOutcome) -> None:
         """Parked event bodies and earlier exports that name the subject: deleted."""

@@ -44,6 +44,7 @@ class Stores:
     usage: str
     audit: str
     privacy: str
+    metrics: str
     exports_bucket: str
     event_bodies_bucket: str
 
@@ -74,6 +75,7 @@ class SubjectRecords:
         self.usage = dynamodb_table(stores.usage)
         self.audit = dynamodb_table(stores.audit)
         self.privacy = dynamodb_table(stores.privacy)
+        self.metrics = dynamodb_table(stores.metrics)
 
     # --- finding the subject -----------------------------------------------------------
 
@@ -195,6 +197,15 @@ class SubjectRecords:
                 self.audit.scan,
                 FilterExpression=Attr("tenant_id").eq(customer_id)
                 | Attr("resource").contains(customer_id),
+            )
+        )
+
+    def metrics_naming(self, customer_id: str) -> list[dict[str, Any]]:
+        """Metric items labelled with the tenant (``...tenant_id=<id>`` in the sort key)."""
+        return list(
+            all_items(
+                self.metrics.scan,
+                FilterExpression=Attr("sk").contains(f"tenant_id={customer_id}"),
             )
         )
 

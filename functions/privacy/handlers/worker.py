@@ -53,6 +53,7 @@ def ports() -> Ports:
         usage=settings.usage_table,
         audit=settings.audit_table,
         privacy=settings.privacy_table,
+        metrics=settings.metrics_table,
         exports_bucket=settings.privacy_exports_bucket,
         event_bodies_bucket=settings.event_bodies_bucket,
     )
