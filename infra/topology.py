@@ -600,7 +600,13 @@ USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
 # delivered again; a step whose Lambda died resumes once it runs out.
 AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
-QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS)
+# GDPR exports and erasures (the privacy context): one per message; the worker is idempotent
+# on the request id. Few and slow: a batch of one, and visibility 6x the worker's timeout
+# (Lambda's rule). Declared with the others so that the alerts watch its DLQ too.
+PRIVACY_REQUESTS = Queue(
+    "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
+)
+QUEUES: tuple[Queue, ...] = (BILLING_EVENTS, USAGE_REPORTS, AGENT_STEPS, PRIVACY_REQUESTS)
 
 # --- buckets ------------------------------------------------------------------------------
 
@@ -1375,12 +1381,6 @@ FUNCTIONS += OPERATOR_FUNCTIONS
 # Export and erasure requests expire a year after they end (expires_at); consents never do.
 PRIVACY_TABLE = Table("privacy", ttl_attribute="expires_at")
 TABLES += (PRIVACY_TABLE,)
-# One export or erasure per message; the worker is idempotent on the request id. Few and
-# slow: a batch of one, and visibility 6x the worker's timeout (Lambda's rule).
-PRIVACY_REQUESTS = Queue(
-    "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
-)
-QUEUES += (PRIVACY_REQUESTS,)
 # Article 15 exports: one JSON object per request, under the stack's KMS key, fetched through
 # a presigned URL that expires; the object itself is deleted a week after it was written.
 PRIVACY_EXPORTS = Bucket("privacy-exports", expire_after_days=7)

@@ -79,6 +79,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "queue billing-events": CONSUME | SEND,
             "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
             "secret stripe-api-key": SECRET,
+            "secret pii-blind-index-key": SECRET,  # a customer's email_bidx
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         }
@@ -147,6 +148,54 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "bucket audit-anchors/*": {"s3:GetObject"},
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
+        },
+        "privacy-api": own_logs
+        | {
+            **AUDIT_WRITING,
+            **SESSION_READING,
+            "table privacy": dynamodb("GetItem", "PutItem", "Query"),
+            "table api-keys": dynamodb("GetItem"),
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue privacy-requests": SEND,
+            "bucket privacy-exports/*": {"s3:GetObject"},  # signs the download URL
+            "secret api-key-pepper": SECRET,
+            "secret pii-blind-index-key": SECRET,  # an email subject's blind index
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        },
+        # Scans every table and bucket (an erasure's verification); writes where a subject's
+        # data is erased or pseudonymised.
+        "privacy-worker": own_logs
+        | {
+            "table privacy": dynamodb("GetItem", "Query", "UpdateItem", "Scan", "DescribeTable"),
+            "table billing": dynamodb(
+                "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "Scan", "DescribeTable"
+            ),
+            "table billing index gsi3": QUERY,
+            "table billing index customer-email": QUERY,
+            "table agents": dynamodb("Query", "DeleteItem", "Scan", "DescribeTable"),
+            "table alerts": dynamodb("UpdateItem", "Scan", "DescribeTable"),
+            "table alerts index gsi1": QUERY,
+            "table revenue": dynamodb("GetItem", "PutItem", "DeleteItem", "Scan", "DescribeTable"),
+            "table usage": dynamodb("UpdateItem", "Scan", "DescribeTable"),
+            "table metrics": dynamodb("DeleteItem", "Scan", "DescribeTable"),
+            "table audit": dynamodb("PutItem", "Scan", "DescribeTable"),
+            "table audit-heads": dynamodb("GetItem", "UpdateItem", "Scan", "DescribeTable"),
+            "table subject-keys": dynamodb("GetItem", "PutItem", "Scan", "DescribeTable"),
+            "table api-keys": dynamodb("Scan", "DescribeTable"),
+            "table key-rotations": dynamodb("Scan", "DescribeTable"),
+            "table operators": dynamodb("Scan", "DescribeTable"),
+            "table operator-sessions": dynamodb("Scan", "DescribeTable"),
+            "queue privacy-requests": CONSUME | SEND,  # an erasure's delayed re-check
+            "bucket event-bodies": {"s3:ListBucket"},
+            "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
+            "bucket audit-anchors": {"s3:ListBucket"},
+            "bucket audit-anchors/*": {"s3:GetObject"},
+            "bucket privacy-exports": {"s3:ListBucket"},
+            "bucket privacy-exports/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+            "secret pii-blind-index-key": SECRET,  # finds a subject by email; its pseudonym
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         },
         "audit-anchor": own_logs
         | {
@@ -303,7 +352,13 @@ S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 WRITE = dynamodb("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 # Only the functions that list a whole table scan (API keys, stored subscriptions, the audit
 # chains' heads), and no one scans an index.
-SCANNERS = {"platform-api", "billing-reconcile", "audit-anchor", "pii-key-rotation"}
+SCANNERS = {
+    "platform-api",
+    "billing-reconcile",
+    "audit-anchor",
+    "pii-key-rotation",
+    "privacy-worker",  # every table: an erasure's verification scan
+}
 # What every function role is denied on the audit entries' table, whatever it is allowed.
 AUDIT_DENIED = dynamodb(
     "UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLUpdate", "PartiQLDelete"
@@ -389,7 +444,7 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     allow(DLQ_DEPTH, {dlq[q.name] for q in fn.reads_dlq_depth})
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
     for access in fn.buckets:  # an object ARN is "<bucket ARN>/*": its one reference
-        assert set(access.actions) <= S3_OBJECT_ACTIONS
+        assert set(access.actions) <= S3_OBJECT_ACTIONS | {"s3:ListBucket"}
         allow(set(access.actions), {bucket[access.bucket.name]})
     writes = any(a.writes for a in fn.all_tables)
     puts = any("s3:PutObject" in a.actions for a in fn.buckets)
