@@ -54,8 +54,9 @@ def new_request(
 ) -> str:
     import uuid
 
-    from cognitionos.crypto import blind_index, blind_index_key
     from privacy.handlers.requests_wiring import privacy_requests
+
+    from cognitionos.crypto import blind_index, blind_index_key
 
     request_id = f"{kind[:3]}_{uuid.uuid4().hex}"
     privacy_requests()._table.put_item(
