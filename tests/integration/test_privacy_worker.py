@@ -211,3 +211,29 @@ def test_an_erasure_delivered_before_the_bound_waits_again(
     deliver(world, context, request_id)  # early (a duplicate): the bound has not passed
     assert request(request_id) == first
     assert (first["status"], first["phase"]) == ("pending", "awaiting_key_cache_expiry")
+
+
+def test_a_warm_keyring_decrypts_until_the_bound_and_never_after_the_erasure(
+    world: Aws,
+) -> None:
+    """Another environment that cached the subject's key before the erasure: readable until
+    the configured bound has passed since it loaded the key, then SubjectErased."""
+    from cognitionos.aws import dynamodb_table
+    from cognitionos.crypto import SubjectErased, SubjectKeyring, key_cache_max_age_s
+
+    now = [100.0]
+    warm = SubjectKeyring(
+        dynamodb_table(world.env["SUBJECT_KEYS_TABLE"]),
+        world.env["PII_KEY_ID"],
+        cache_max_age_s=key_cache_max_age_s(),
+        clock=lambda: now[0],
+    )
+    token = warm.encrypt("cus_1", "note", "Ada's note")
+    SubjectKeyring(
+        dynamodb_table(world.env["SUBJECT_KEYS_TABLE"]), world.env["PII_KEY_ID"]
+    ).destroy("cus_1")
+    now[0] += BOUND_S  # exactly at the bound: still the cached key
+    assert warm.decrypt("cus_1", "note", token) == "Ada's note"
+    now[0] += 0.001  # past it: the cache forgets, the load meets the tombstone
+    with pytest.raises(SubjectErased):
+        warm.decrypt("cus_1", "note", token)

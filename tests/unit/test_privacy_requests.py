@@ -293,3 +293,12 @@ def test_an_export_by_email_resolves_the_customer_and_another_tenants_fails() ->
 
 def test_the_delay_stays_within_what_sqs_allows() -> None:
     assert [delay_for(s) for s in (0.2, 2.5, 300, 5000)] == [1, 3, 300, 900]
+
+
+def test_the_documented_retention_table_is_the_one_the_export_carries() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "PRIVACY.md").read_text()
+    for rule in RETENTION:
+        row = f"| `{rule.category}` | {rule.store} | {rule.what} | {rule.kept} | "
+        assert row + f"{rule.enforced} | {rule.basis} |" in doc, rule.category
