@@ -19,11 +19,11 @@ from typing import Any, Protocol
 from boto3.dynamodb.conditions import Attr, Key
 
 from cognitionos.aws import client, dynamodb_table
-from cognitionos.crypto import InvalidToken, SubjectErased
+from cognitionos.crypto import FORMAT_VERSION, InvalidToken, SubjectErased
 from cognitionos.dynamodb import all_items
 from privacy.logic.exports import KIND_CATEGORIES
 
-TOKEN_PREFIX = "v1."  # noqa: S105  # the sealed-value format, not a secret
+SEALED_PREFIX = f"{FORMAT_VERSION}."  # how every sealed value begins
 EMAIL_INDEX = "customer-email"
 
 
@@ -52,7 +52,7 @@ class Stores:
 def opened(keyring: Keyring, subject: str, field: str, token: Any) -> Any:
     """The plaintext of a sealed value; None once the subject is erased; the value itself
     when it is not a token (or not this field's)."""
-    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+    if not isinstance(token, str) or not token.startswith(SEALED_PREFIX):
         return token
     try:
         return keyring.decrypt(subject, field, token)
@@ -100,8 +100,8 @@ class SubjectRecords:
         name = opened(self._keyring, customer_id, "name", item.get("name_enc"))
         bidx = item.get("email_bidx")
         return (
-            email if isinstance(email, str) and not email.startswith(TOKEN_PREFIX) else None,
-            name if isinstance(name, str) and not name.startswith(TOKEN_PREFIX) else None,
+            email if isinstance(email, str) and not email.startswith(SEALED_PREFIX) else None,
+            name if isinstance(name, str) and not name.startswith(SEALED_PREFIX) else None,
             str(bidx) if bidx else None,
         )
 
@@ -180,7 +180,7 @@ class SubjectRecords:
             config_text = opened(
                 self._keyring, str(item["channel_id"]), "config", item.get("config_sealed")
             )
-            if not isinstance(config_text, str) or config_text.startswith(TOKEN_PREFIX):
+            if not isinstance(config_text, str) or config_text.startswith(SEALED_PREFIX):
                 continue
             config = json.loads(config_text)
             if any(str(to).strip().casefold() == wanted for to in config.get("to") or []):
@@ -283,7 +283,7 @@ class SubjectRecords:
         """A record whose sealed fields are named like their attribute (``x`` or ``x_enc``)."""
         record = _without_index_keys(item)
         for name, value in list(record.items()):
-            if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+            if isinstance(value, str) and value.startswith(SEALED_PREFIX):
                 field = name.removesuffix("_enc").removesuffix("_sealed")
                 record[name] = opened(self._keyring, subject, field, value)
         return record

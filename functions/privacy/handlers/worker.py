@@ -116,6 +116,7 @@ def handle_record(record: SQSRecord) -> None:
 @traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     worker_settings()
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context
     )
+    return dict(response)
