@@ -20,11 +20,12 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from tests.e2e.delivery import event_statuses
 from tests.e2e.fake_llm import fake_llm
-from tests.factories import invoice, stripe_event, subscription
+from tests.factories import invoice, padded, stripe_event, subscription
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 KEY_CACHE_BOUND_S = "2"
+LARGE = 400 * 1024  # bytes: over what SQS takes
 SUFFIX = uuid.uuid4().hex[:8]
 PREFIX = "cognitionos-"
 _DESERIALIZE = TypeDeserializer().deserialize
@@ -131,6 +132,8 @@ def billing_history(p: Person) -> list[dict[str, Any]]:
         ),
         stripe_event("invoice.payment_failed", failing, created=now - 20),
         stripe_event("charge.refunded", charge, created=now - 10),
+        # Too large to queue: parked in the event-bodies bucket until applied (a claim check).
+        padded(stripe_event("customer.updated", stripe_customer(p), created=now - 5), LARGE),
     ]
 
 
@@ -467,3 +470,7 @@ def test_5_customers_from_webhooks_leave_no_plaintext_email_name_address_or_phon
     hits = plaintext_hits(world.runner, other.plaintext)
     print(f"\nplaintext of {other.customer_id} found in: {hits}")
     assert hits == []
+    # Its large event was parked in event-bodies and deleted once applied.
+    s3 = world.runner.client("s3")
+    parked = s3.list_objects_v2(Bucket=f"{PREFIX}event-bodies").get("Contents", [])
+    assert parked == []
