@@ -218,6 +218,8 @@ def world(start_runner: Any) -> Iterator[World]:
     with start_runner("privacy", COGNITION_KEY_CACHE_MAX_AGE_S=KEY_CACHE_BOUND_S) as runner:
         subject, other = person("A"), person("B")
         deliver(runner, [subject, other])
+        rollup = runner.post("/v1/admin/jobs/revenue-rollup")  # per-customer MRR timelines
+        assert rollup.status_code == 200, rollup.text
         scopes = ["privacy:manage", "agents:run", "billing:read"]
         subject_key = new_key(runner, scopes, subject.customer_id)
         other_key = new_key(runner, scopes, other.customer_id)
@@ -323,6 +325,9 @@ def test_1_an_export_lists_every_record_of_the_subject_with_the_article_15_secti
         }
     ]
     assert [c["purpose"] for c in data["consents"]] == ["marketing_email"]
+    assert (
+        len(data["revenue"]) == 1 and data["revenue"][0]["pk"] == f"CUSTOMER#{subject.customer_id}"
+    )
     assert data["audit"] and all(
         e["tenant_id"] == subject.customer_id or subject.customer_id in e["resource"]
         for e in data["audit"]
@@ -371,6 +376,9 @@ def test_3_a_tenant_bound_key_exports_and_erases_only_its_own_tenant(world: Worl
 
 def test_4_after_erasure_nothing_shows_the_subjects_personal_data(world: World) -> None:
     runner, subject, other = world.runner, world.subject, world.other
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    revenue_before = runner.get("/v1/revenue/summary", params={"as_of": today}).json()
+    assert revenue_before["mrr"] >= 2000 and revenue_before["paying_customers"] >= 1
     accepted = runner.post(
         "/v1/privacy/erasures",
         key=world.subject_key,
@@ -451,6 +459,11 @@ def test_4_after_erasure_nothing_shows_the_subjects_personal_data(world: World) 
         assert item["customer_id"]["S"].startswith("anon_")
         assert subject.customer_id not in json.dumps(item)
         assert int(item["expires_at"]["N"]) > time.time() + 9 * 365 * 86400
+    # Revenue still counts them, under the pseudonym: the totals do not move.
+    assert runner.post("/v1/admin/jobs/revenue-rollup").status_code == 200
+    revenue_after = runner.get("/v1/revenue/summary", params={"as_of": today}).json()
+    assert revenue_after == revenue_before
+    assert "revenue" in retained
     # The other customer is intact.
     kept = runner.get(f"/v1/billing/customers/{other.customer_id}", key=world.other_key)
     assert kept.status_code == 200, kept.text
