@@ -211,6 +211,7 @@ class World:
     other_key: str
     run_id: str
     channel_id: str
+    first_export: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +291,7 @@ def export_of(runner: Any, subject: dict[str, str], key: Any = None) -> tuple[di
     assert view["status"] == "completed", view
     download = requests.get(view["download_url"], timeout=30)
     assert download.status_code == 200
-    return view, download.json()
+    return view | {"request_id": accepted.json()["request_id"]}, download.json()
 
 
 def test_1_an_export_lists_every_record_of_the_subject_with_the_article_15_section(
@@ -298,6 +299,7 @@ def test_1_an_export_lists_every_record_of_the_subject_with_the_article_15_secti
 ) -> None:
     runner, subject = world.runner, world.subject
     view, document = export_of(runner, {"customer_id": subject.customer_id}, world.subject_key)
+    world.first_export = view["request_id"]
     data = document["data"]
     counts = {category: len(records) for category, records in data.items()}
     print(f"\nexport of {subject.customer_id}: {view['records']} records, {counts}")
@@ -431,6 +433,10 @@ def test_4_after_erasure_nothing_shows_the_subjects_personal_data(world: World) 
     # No API shows them.
     assert runner.get(f"/v1/billing/customers/{subject.customer_id}").status_code == 404
     assert runner.get(f"/v1/agents/runs/{world.run_id}").status_code == 404
+    # Their earlier exports' files are deleted, and those requests say so.
+    earlier = runner.get(f"/v1/privacy/exports/{world.first_export}").json()
+    assert earlier["status"] == "completed" and earlier["download_url"] is None
+    assert earlier["reason"] == "the export file was deleted when its subject was erased"
     # No export: a new export of the customer id finds no record of them.
     _, after = export_of(runner, {"customer_id": subject.customer_id})
     assert {k: v for k, v in after["data"].items() if v and k not in ("audit", "consents")} == {}

@@ -37,6 +37,7 @@ EVENT_BASIS = (
     "exactly-once processing: a redelivered Stripe event must stay a duplicate (no payload "
     "is stored): pseudonymised"
 )
+FILE_ERASED = "the export file was deleted when its subject was erased"
 REVENUE_BASIS = "revenue reporting (legitimate interest): amounts and dates, pseudonymised"
 USAGE_BASIS = "billing of metered usage (contract): pseudonymised, deleted by its TTL"
 
@@ -261,6 +262,14 @@ class Eraser:
                 if customer_id in record.text:
                     client("s3").delete_object(Bucket=bucket, Key=record.key)
                     out.erased[category] += 1
+        for request in self._records.export_requests_of(customer_id):
+            # Their files are gone: the requests say so instead of signing a dead URL.
+            self._records.privacy.update_item(
+                Key={"pk": request["pk"], "sk": request["sk"]},
+                UpdateExpression="SET #r = :r REMOVE object_key",
+                ExpressionAttributeNames={"#r": "reason"},
+                ExpressionAttributeValues={":r": FILE_ERASED},
+            )
 
 
 def verify(

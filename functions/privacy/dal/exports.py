@@ -209,6 +209,21 @@ class SubjectRecords:
             )
         )
 
+    def export_requests_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """Completed exports of the customer that still name their file (a filtered Scan:
+        requests are few, and no index lists them by subject)."""
+        return list(
+            all_items(
+                self.privacy.scan,
+                FilterExpression=Attr("kind").eq("export")
+                & Attr("object_key").exists()
+                & (
+                    Attr("subject_customer_id").eq(customer_id)
+                    | Attr("customer_id").eq(customer_id)
+                ),
+            )
+        )
+
     def consents(self, customer_id: str) -> list[dict[str, Any]]:
         return list(
             all_items(
