@@ -125,3 +125,10 @@ def lockout_failures(value: str) -> None:
     """Failed sign-ins before a lock: a whole number from 1 to 100."""
     if not value.isdigit() or not 1 <= int(value) <= 100:
         raise ValueError(f"must be a whole number of failures from 1 to 100, got {value!r}")
+
+
+def cache_seconds(value: str) -> None:
+    """How long a warm function may keep an unwrapped data key: 1 to 900 whole seconds (900 is
+    the longest an SQS message can be delayed, which an erasure waits out)."""
+    if not value.isdigit() or not 1 <= int(value) <= 900:
+        raise ValueError(f"must be a whole number of seconds from 1 to 900, got {value!r}")

@@ -146,6 +146,21 @@ class Setting:
     check: Callable[[str], None] = field(compare=False)  # ValueError saying what is wrong
 
 
+# How long a warm function may use a subject's unwrapped data key from its cache: the bound
+# after which an erased subject's data can be decrypted nowhere (cognitionos.crypto). Every
+# function handling personal data gets it; an erasure reports completion only once it passed.
+KEY_CACHE_MAX_AGE = Setting(
+    env="COGNITION_KEY_CACHE_MAX_AGE_S",
+    context="keyCacheMaxAgeS",
+    default="300",
+    description=(
+        "Seconds a warm function may keep a subject's data key unwrapped in memory; an "
+        "erasure is reported completed only this long after the key was destroyed"
+    ),
+    check=setting_checks.cache_seconds,
+)
+
+
 @dataclass(frozen=True)
 class Queue:
     """An SQS queue with its dead-letter queue (``<name>-dlq``) and a DLQ-depth alarm."""
@@ -416,6 +431,9 @@ class Function:
             raise ValueError(f"{self.name} declares access to one table twice: merge the lines")
         if self.rewraps_pii_keys and self.pii != "none":
             raise ValueError(f"{self.name}: a re-wrapping function handles no personal data")
+        if self.pii != "none" and KEY_CACHE_MAX_AGE not in self.settings:
+            # Every keyring honours the same bound (frozen: set once, here).
+            object.__setattr__(self, "settings", (*self.settings, KEY_CACHE_MAX_AGE))
 
     @property
     def context(self) -> str:
@@ -528,6 +546,9 @@ BILLING_TABLE = Table(
         # Sparse: only MRR change records carry feed_pk, so the revenue context can be
         # allowed this index and nothing else of the billing table (cognitionos.mrr_feed).
         Index("mrr-feed", "feed_pk", "feed_sk"),
+        # Sparse: only customers' state items carry email_bidx, the keyed blind index of
+        # their email, so a subject named by email (GDPR requests) is found without it.
+        Index("customer-email", "email_bidx", "pk"),
     ),
     ttl_attribute="expires_at",
 )
@@ -639,9 +660,9 @@ USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
 # delivered again; a step whose Lambda died resumes once it runs out.
 AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
-# The privacy worker's exports and erasures, one per message; it is idempotent on the request
-# id. Few and slow: a batch of one, visibility 6x the worker's timeout (Lambda's rule).
-# Declared with the other queues, so that alerts-evaluate watches its DLQ too.
+# GDPR exports and erasures (the privacy context): one per message; the worker is idempotent
+# on the request id. Few and slow: a batch of one, and visibility 6x the worker's timeout
+# (Lambda's rule). Declared with the others so that the alerts watch its DLQ too.
 PRIVACY_REQUESTS = Queue(
     "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
 )
@@ -756,7 +777,7 @@ LLM_CONTEXT_TOKENS = Setting(
 AGENTS_LAYER = DependencyLayer("agents", "requirements-agents.txt")
 
 LLM_SETTINGS = (LLM_PROVIDER, LLM_MODEL, LLM_PRICES, OPENAI_BASE_URL, LLM_CONTEXT_TOKENS)
-SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS)
+SETTINGS: tuple[Setting, ...] = (FX_RATES, REPORTING_CURRENCY, *LLM_SETTINGS, KEY_CACHE_MAX_AGE)
 
 # --- email templates ----------------------------------------------------------------------
 
@@ -876,6 +897,7 @@ FUNCTIONS: tuple[Function, ...] = (
         emails=DUNNING_EMAILS,  # the payment-failed notice
         timeout_s=30,
         pii="write",  # customers' email and name, from Stripe customer events
+        pii_lookups=True,  # a customer's email_bidx, so GDPR requests can name them by email
     ),
     Function(
         "billing-api",
@@ -1501,16 +1523,60 @@ PRIVACY_FUNCTIONS: tuple[Function, ...] = (
         handler="privacy.handlers.worker.lambda_handler",
         description="GDPR: builds exports and carries out erasures, verified by a scan",
         consumes=PRIVACY_REQUESTS,
+        # An erasure waits out the key-cache bound by queueing its request again, delayed.
+        sends_to=(PRIVACY_REQUESTS,),
         # An erasure is verified by scanning every table and bucket for the subject's traces.
         tables=scanning_every_table(
             TableAccess(
-                PRIVACY_TABLE, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
+                PRIVACY_TABLE,
+                (
+                    "dynamodb:GetItem",  # the request
+                    "dynamodb:Query",  # the subject's consents, exported
+                    "dynamodb:UpdateItem",  # the request's status, phase and result
+                ),
             ),
+            TableAccess(
+                BILLING_TABLE,
+                (
+                    "dynamodb:GetItem",  # the customer's state item
+                    "dynamodb:Query",  # the customer's items (gsi3) and history
+                    "dynamodb:PutItem",  # the MRR record set moved under the pseudonym
+                    "dynamodb:UpdateItem",  # invoices, payments, events pseudonymised
+                    "dynamodb:DeleteItem",  # the customer, subscriptions, dunning cases
+                ),
+                indexes=("gsi3", "customer-email"),  # a customer's items; one by email
+            ),
+            TableAccess(
+                AGENTS_TABLE,
+                (
+                    "dynamodb:Query",  # a run's items, the tenant's long-term memory
+                    "dynamodb:DeleteItem",  # the tenant's runs and memory, erased
+                ),
+            ),
+            TableAccess(
+                ALERTS_TABLE,
+                ("dynamodb:UpdateItem",),  # an email channel's config, re-sealed without them
+                indexes=("gsi1",),  # the channels
+            ),
+            TableAccess(
+                REVENUE_TABLE,
+                (
+                    "dynamodb:GetItem",  # the customer's MRR timeline
+                    "dynamodb:PutItem",  # ... moved under the pseudonym
+                    "dynamodb:DeleteItem",
+                ),
+            ),
+            TableAccess(USAGE_TABLE, ("dynamodb:UpdateItem",)),  # usage pseudonymised
+            # Metrics labelled with the tenant (the billing.mrr gauge), deleted.
+            TableAccess(METRICS_TABLE, ("dynamodb:DeleteItem",)),
             *AUDIT_WRITING,  # privacy.export.completed, privacy.erasure.completed
         ),
-        buckets=reading_every_bucket(BucketAccess(PRIVACY_EXPORTS, ("s3:PutObject",))),
+        buckets=reading_every_bucket(
+            BucketAccess(PRIVACY_EXPORTS, ("s3:PutObject", "s3:DeleteObject")),
+            BucketAccess(EVENT_BODIES, ("s3:DeleteObject",)),  # a parked event naming them
+        ),
         pii="write",  # reads the subject's data to export it; destroys its key to erase it
-        pii_lookups=True,  # finds the subject's records by its blind indexes
+        pii_lookups=True,  # finds the subject by its blind index; makes its pseudonym
         memory_mb=1024,
         timeout_s=900,
     ),

@@ -17,6 +17,15 @@ class PrivacyApiSettings(ApiKeyAuthSettings):
 class PrivacyWorkerSettings(FunctionSettings):
     privacy_table: str
     privacy_exports_bucket: str
+    privacy_requests_queue_url: str  # an erasure's delayed re-check of the key-cache bound
+    billing_table: str
+    agents_table: str
+    alerts_table: str
+    revenue_table: str
+    usage_table: str
+    audit_table: str
+    metrics_table: str
+    event_bodies_bucket: str
 
 
 @functools.cache

@@ -90,6 +90,8 @@ class Tenant:
     event_ids: list[str]
     key: str = ""
     run_id: str = ""
+    export_id: str = ""  # a GDPR export of the tenant, asked by its own key
+    erasure_id: str = ""  # an erasure by an email nobody has: fails, erases nothing
 
     @property
     def markers(self) -> set[str]:
@@ -99,6 +101,8 @@ class Tenant:
             self.subscription_id,
             self.invoice_id,
             self.run_id,
+            self.export_id,
+            self.erasure_id,
             *self.event_ids,
         }
 
@@ -146,6 +150,20 @@ def world(runner: Any) -> World:
         )
         assert started.status_code == 202, started.text
         tenant.run_id = started.json()["run_id"]
+        exported = runner.post(
+            "/v1/privacy/exports",
+            key=tenant.key,
+            json={"subject": {"customer_id": tenant.customer_id}},
+        )
+        assert exported.status_code == 202, exported.text
+        tenant.export_id = exported.json()["request_id"]
+        erasure = runner.post(
+            "/v1/privacy/erasures",
+            key=tenant.key,
+            json={"subject": {"email": f"nobody.{SUFFIX}@example.org"}},
+        )
+        assert erasure.status_code == 202, erasure.text
+        tenant.erasure_id = erasure.json()["request_id"]
     all_but = {
         scope: new_key(runner, [s for s in BOUND_SCOPES if s != scope])["key"]
         for scope in [*BOUND_SCOPES, ADMIN]
@@ -167,8 +185,9 @@ def request_for(
         "alert_id": ALERT_ID,
         "key_id": world.key_to_revoke,
         "job": "audit-anchor",
+        "request_id": a.export_id if "/exports/" in operation.path else a.erasure_id,
     }
-    names_a = {"customer_id", "subscription_id", "event_id", "run_id"}
+    names_a = {"customer_id", "subscription_id", "event_id", "run_id", "request_id"}
     path, params, naming_a = operation.path, {}, False
     for parameter in operation.spec.get("parameters", []):
         name, where = parameter["name"], parameter["in"]

@@ -23,15 +23,19 @@ OBJECT_GRANTS = {
     "billing-reconcile": {"s3:PutObject"},
     "billing-process": {"s3:GetObject", "s3:DeleteObject"},
     **SCANNERS,
+    # ... and deletes a parked body naming a subject
+    "privacy-worker": {"s3:GetObject", "s3:DeleteObject"},
 }
 # The audit anchors: written by the job, read back for an export; never deleted by anyone.
 ANCHOR_GRANTS = {"audit-anchor": {"s3:PutObject"}, "audit-api": {"s3:GetObject"}, **SCANNERS}
-# Article 15 exports: written by the worker, read back to sign a download URL.
+# GDPR exports: written by the worker (deleted on erasure), signed for download by the API.
 EXPORT_GRANTS = {
     "privacy-api": {"s3:GetObject"},
     **SCANNERS,
-    "privacy-worker": {"s3:PutObject", "s3:GetObject"},
+    "privacy-worker": {"s3:PutObject", "s3:DeleteObject", "s3:GetObject"},
 }
+# Listing a bucket (on the bucket, not its objects): only the functions that scan them all.
+LISTERS = {"privacy-worker", "privacy-compliance"}
 UNLOCKED = [b for b in topology.BUCKETS if b.object_lock_days is None]
 
 
@@ -50,6 +54,7 @@ def test_the_topology_declares_the_event_bodies_and_audit_anchors_buckets() -> N
         topology.AUDIT_ANCHORS,
         topology.PRIVACY_EXPORTS,
     )
+    assert topology.PRIVACY_EXPORTS.env_var == "PRIVACY_EXPORTS_BUCKET"
     assert topology.EVENT_BODIES.env_var == "EVENT_BODIES_BUCKET"
     assert topology.AUDIT_ANCHORS.env_var == "AUDIT_ANCHORS_BUCKET"
 
@@ -149,7 +154,9 @@ def object_statements(synth: Synth, fn: topology.Function) -> list[dict[str, Any
 def test_a_role_has_exactly_its_s3_object_actions_on_the_bucket_objects(
     synth: Synth, fn: topology.Function
 ) -> None:
-    found = object_statements(synth, fn)
+    every = object_statements(synth, fn)
+    found = [s for s in every if render(s["Resource"]).endswith("/*")]
+    listing = [s for s in every if not render(s["Resource"]).endswith("/*")]
     expected = [
         (grants[fn.name], bucket)
         for grants, bucket in (
@@ -159,6 +166,9 @@ def test_a_role_has_exactly_its_s3_object_actions_on_the_bucket_objects(
         )
         if fn.name in grants
     ]
+    listed = [bucket_arn(synth, b) for b in topology.BUCKETS] if fn.name in LISTERS else []
+    assert [render(s["Resource"]) for s in listing] == listed
+    assert all(as_list(s["Action"]) == ["s3:ListBucket"] for s in listing)
     assert len(found) == len(expected)
     for statement, (actions, bucket) in zip(found, expected, strict=True):
         assert set(as_list(statement["Action"])) == actions

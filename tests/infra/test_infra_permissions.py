@@ -79,6 +79,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "queue billing-events": CONSUME | SEND,
             "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
             "secret stripe-api-key": SECRET,
+            "secret pii-blind-index-key": SECRET,  # a customer's email_bidx
             "stack key": PRODUCE,
             "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         }
@@ -148,6 +149,54 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "bucket audit-anchors/*": {"s3:GetObject"},
             "secret api-key-pepper": SECRET,
             "stack key": PRODUCE,
+        },
+        "privacy-api": own_logs
+        | {
+            **AUDIT_WRITING,
+            **SESSION_READING,
+            "table privacy": dynamodb("GetItem", "PutItem", "Query"),
+            "table api-keys": dynamodb("GetItem"),
+            "table subject-keys": dynamodb("GetItem", "PutItem"),
+            "queue privacy-requests": SEND,
+            "bucket privacy-exports/*": {"s3:GetObject"},  # signs the download URL
+            "secret api-key-pepper": SECRET,
+            "secret pii-blind-index-key": SECRET,  # an email subject's blind index
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
+        },
+        # Scans every table and bucket (an erasure's verification); writes where a subject's
+        # data is erased or pseudonymised.
+        "privacy-worker": own_logs
+        | {
+            "table privacy": dynamodb("GetItem", "Query", "UpdateItem", "Scan", "DescribeTable"),
+            "table billing": dynamodb(
+                "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "Scan", "DescribeTable"
+            ),
+            "table billing index gsi3": QUERY,
+            "table billing index customer-email": QUERY,
+            "table agents": dynamodb("Query", "DeleteItem", "Scan", "DescribeTable"),
+            "table alerts": dynamodb("UpdateItem", "Scan", "DescribeTable"),
+            "table alerts index gsi1": QUERY,
+            "table revenue": dynamodb("GetItem", "PutItem", "DeleteItem", "Scan", "DescribeTable"),
+            "table usage": dynamodb("UpdateItem", "Scan", "DescribeTable"),
+            "table metrics": dynamodb("DeleteItem", "Scan", "DescribeTable"),
+            "table audit": dynamodb("PutItem", "Scan", "DescribeTable"),
+            "table audit-heads": dynamodb("GetItem", "UpdateItem", "Scan", "DescribeTable"),
+            "table subject-keys": dynamodb("GetItem", "PutItem", "Scan", "DescribeTable"),
+            "table api-keys": dynamodb("Scan", "DescribeTable"),
+            "table key-rotations": dynamodb("Scan", "DescribeTable"),
+            "table operators": dynamodb("Scan", "DescribeTable"),
+            "table operator-sessions": dynamodb("Scan", "DescribeTable"),
+            "queue privacy-requests": CONSUME | SEND,  # an erasure's delayed re-check
+            "bucket event-bodies": {"s3:ListBucket"},
+            "bucket event-bodies/*": {"s3:GetObject", "s3:DeleteObject"},
+            "bucket audit-anchors": {"s3:ListBucket"},
+            "bucket audit-anchors/*": {"s3:GetObject"},
+            "bucket privacy-exports": {"s3:ListBucket"},
+            "bucket privacy-exports/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+            "secret pii-blind-index-key": SECRET,  # finds a subject by email; its pseudonym
+            "stack key": PRODUCE,
+            "key pii": {"kms:Decrypt", "kms:GenerateDataKey"},
         },
         "audit-anchor": own_logs
         | {

@@ -23,6 +23,7 @@ def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: 
         fxRates={"eur": 1.08, "gbp": 1.27},
         reportingCurrency="eur",
         operatorLockoutFailures="3",
+        keyCacheMaxAgeS="60",
     )
     for fn in topology.FUNCTIONS:
         function = configured.stack.functions.functions[fn.name]
@@ -36,12 +37,18 @@ def test_context_values_reach_exactly_the_functions_that_declare_them(tmp_path: 
             assert env["COGNITION_REPORTING_CURRENCY"] == "eur"
         if topology.OPERATOR_LOCKOUT_FAILURES in fn.settings:
             assert env["COGNITION_OPERATOR_LOCKOUT_FAILURES"] == "3"
+        # Every function handling personal data honours the same key-cache bound.
+        assert (topology.KEY_CACHE_MAX_AGE in fn.settings) == (fn.pii != "none"), fn.name
+        if fn.pii != "none":
+            assert env["COGNITION_KEY_CACHE_MAX_AGE_S"] == "60"
+    handling_personal_data = {f.name for f in topology.FUNCTIONS if f.pii != "none"}
     assert {f.name for f in topology.FUNCTIONS if f.settings} == {
         "revenue-rollup",
         "revenue-api",
         "agents-step",
         "alerts-dispatch",
         "operator-auth",
+        *handling_personal_data,
     }
 
 

@@ -60,6 +60,15 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
         {"subject": {"customer_id": "cus_A"}, "purpose": "Ads!", "granted": "yes"},
     ),
     "GET /v1/privacy/consents": ("/v1/privacy/consents", {"customer_id": "ada@example.com"}, None),
+    # privacy: export and erasure (a subject has exactly one of customer_id and email)
+    "POST /v1/privacy/exports": (
+        "/v1/privacy/exports",
+        None,
+        {"subject": {"customer_id": "cus_1", "email": "a@b.example"}},
+    ),
+    "GET /v1/privacy/exports/{request_id}": ("/v1/privacy/exports/exp-1!", None, None),
+    "POST /v1/privacy/erasures": ("/v1/privacy/erasures", None, {"subject": {}}),
+    "GET /v1/privacy/erasures/{request_id}": ("/v1/privacy/erasures/era-1!", None, None),
 }
 
 

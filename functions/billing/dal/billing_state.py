@@ -83,6 +83,10 @@ class BillingState:
         encryptor: FieldEncryptor | None = None,
         clock_ms: Callable[[], int] = _now_ms,  # a record set's position in the feed
         audit: AuditLog | None = None,  # records each processed event in the same commit
+        # The keyed blind index of an email (cognitionos.crypto.blind_index): a customer's
+        # state item carries its email's as ``email_bidx`` (the customer-email index), so a
+        # GDPR request naming the email finds the customer without the plaintext.
+        email_index: Callable[[str], str] | None = None,
     ) -> None:
         self._table = table
         self._client = table.meta.client
@@ -94,6 +98,7 @@ class BillingState:
         self._records_known: dict[str, tuple[MrrChange, ...]] = {}
         self._currencies_known: dict[str, set[str]] = {}
         self._audit = audit
+        self._email_index = email_index
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -344,6 +349,9 @@ class BillingState:
             **change.attributes,
             **self._encrypted(change),
         }
+        email = change.personal.get("email") if change.kind == "customer" else None
+        if email and self._email_index is not None and "email_enc" in item:
+            item["email_bidx"] = self._email_index(email)  # not for an erased subject
         if change.customer_id:
             item |= {
                 "gsi3pk": f"CUSTOMER#{change.customer_id}",

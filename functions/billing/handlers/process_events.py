@@ -33,7 +33,7 @@ from billing.settings import ProcessSettings, process_settings
 from cognitionos import deadline, metrics_store
 from cognitionos.audit.store import audit_log
 from cognitionos.aws import dynamodb_table
-from cognitionos.crypto import subject_keyring
+from cognitionos.crypto import blind_index, blind_index_key, subject_keyring
 from cognitionos.observability import MetricUnit, logger, metrics, traced
 
 OUTCOME_METRICS = {
@@ -57,12 +57,19 @@ class Processor:
     def __init__(self, settings: ProcessSettings) -> None:
         self.settings = settings
         self.table = dynamodb_table(settings.billing_table)
-        self.state = BillingState(self.table, subject_keyring(), audit=audit_log())
+        self.state = BillingState(
+            self.table, subject_keyring(), audit=audit_log(), email_index=email_blind_index
+        )
         self.arrivals = CouponArrivals(self.state, EventQueue(settings.billing_events_queue_url))
         stripe = ConfiguredStripeReader(settings.stripe_api_key_secret_id, settings.stripe_api_base)
         self.coupons = StoredCoupons(self.state, stripe, self.arrivals)
         self.sources = Sources(stripe, self.coupons)
         self.mrr_gauge = MrrGauge(self.state.record_set, metrics_store.set_gauge, time.time)
+
+
+def email_blind_index(email: str) -> str:
+    """A customer's email as the customer-email index holds it (no plaintext stored)."""
+    return blind_index(email, blind_index_key())
 
 
 def apply_record(record: SQSRecord) -> None:

@@ -5,7 +5,11 @@ use by one KMS ``GenerateDataKey`` and stored only wrapped by the PII KMS key, i
 ``subject-keys`` table. Each field is sealed with AES-256-GCM under that data key; the
 associated data binds the subject and the field name, so a token copied onto another
 subject or field does not decrypt. Erasing a subject destroys its wrapped key: every token
-of that subject, wherever it was copied, becomes unreadable (crypto-shredding).
+of that subject, wherever it was copied, becomes unreadable (crypto-shredding): at once in
+the environment that destroyed it, and in every other warm environment within the key-cache
+bound (``COGNITION_KEY_CACHE_MAX_AGE_S``, default 300 s), after which a cached key is dropped
+and the next load meets the tombstone. No environment is told of the erasure; the bound is
+the guarantee, and the privacy worker reports an erasure completed only once it has passed.
 
 Usage, in a function whose topology entry says ``pii="write"`` (or ``"read"``)::
 
@@ -40,6 +44,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import Field
 
 from cognitionos.aws import client, dynamodb_table
 from cognitionos.dynamodb import is_condition_failure
@@ -54,7 +59,12 @@ FORMAT_VERSION = "v1"
 NONCE_BYTES = 12  # the GCM standard nonce; random per encryption
 TAG_BYTES = 16
 CACHE_SIZE = 256  # unwrapped data keys kept per execution environment
-# How long another warm environment may still use a cached key after an erasure.
+# How long another warm environment may still use a cached key after an erasure: the default
+# of the COGNITION_KEY_CACHE_MAX_AGE_S setting, which every function handling personal data
+# gets. This is the bound that makes an erasure final: a warm Lambda that unwrapped the key
+# before it was destroyed decrypts with it for at most this long (the cache forgets it then,
+# and the next load finds the tombstone), so the privacy worker reports an erasure
+# ``completed`` only once this long has passed since it destroyed the key.
 CACHE_MAX_AGE_S = 300.0
 SECRET_MAX_AGE_S = 300
 CONTEXT_KEY = "subject_id"  # the KMS encryption context; IAM allows no other key
@@ -299,6 +309,8 @@ class PersonalDataSettings(FunctionSettings):
     pii_previous_key_id: str | None = None
     # Only for functions declared ``pii_lookups=True``: no other function may read the key.
     pii_blind_index_key_secret_id: str | None = None
+    # The key-cache bound (topology KEY_CACHE_MAX_AGE): seconds an unwrapped key is reused.
+    cognition_key_cache_max_age_s: float = Field(default=CACHE_MAX_AGE_S, gt=0, le=900)
 
 
 @functools.cache
@@ -314,7 +326,13 @@ def subject_keyring() -> SubjectKeyring:
         dynamodb_table(settings.subject_keys_table),
         settings.pii_key_id,
         previous_kms_key_id=settings.pii_previous_key_id or None,
+        cache_max_age_s=settings.cognition_key_cache_max_age_s,
     )
+
+
+def key_cache_max_age_s() -> float:
+    """The key-cache bound this environment's keyring honours (an erasure waits it out)."""
+    return _settings().cognition_key_cache_max_age_s
 
 
 def blind_index_key() -> bytes:
