@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions:$(CURDIR)/layers/kernel/python
 
 .PHONY: run test unit integration infra e2e lint format security synth bench openapi clean \
-	dashboard-assets
+	dashboard-assets compliance
 
 # The dashboard inlines Chart.js's UMD build; it is copied from node_modules (pinned in
 # package.json), not committed, for the local runner and the tests. Synth does not need this
@@ -57,6 +57,11 @@ synth: $(VENV)/.installed
 	npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 	$(PY) -m infra.asset_sizes cdk.out
+
+# The privacy compliance checker against the running local runner (make run in another
+# shell); STACK=<name> checks a deployed stack instead. Exits 1 on findings.
+compliance: $(VENV)/.installed
+	$(PY) -m infra.compliance $(if $(STACK),--stack $(STACK))
 
 openapi: $(VENV)/.installed
 	$(PY) -m infra.openapi --write

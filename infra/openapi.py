@@ -7,7 +7,7 @@ platform function serves it (``/v1/openapi.json``, ``/docs``); a test fails if i
 What each route documents (summary, parameters, every answer) is declared with the route;
 here the document only loses what Powertools adds and the routes do not answer: its own
 422 schemas (every 422 here is ``ValidationErrorBody``) and ``null`` as a value of an
-optional query parameter (absent is what the routes take).
+optional query or header parameter (absent is what the routes take).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from infra import topology
 OUTPUT = Path(__file__).resolve().parent.parent / "functions" / "platform_api" / "openapi.json"
 DESCRIPTION = (
     "CognitionOS: Stripe billing, revenue analytics, durable AI agents, code validation, "
-    "alerting and a verifiable audit log (privacy routes are planned).\n\n"
+    "alerting, a verifiable audit log and GDPR consent records.\n\n"
     "Send `Authorization: Bearer cos_<key id>_<secret>` on every /v1 route: no key or an "
     "unknown one is a 401, a key without the route's scope (named in the operation's "
     "security requirement; `admin` implies every scope) a 403, and the key is checked "
     "before anything else in the request. A key bound to a tenant (a Stripe customer) "
     "sees only that tenant: another tenant's customer, subscription, event or run is a "
-    "404, its audit chain a 403, and routes that span every tenant (revenue, alerts, "
-    "admin) answer a bound key 403. Every answer is JSON; an error is "
+    "404, its audit chain or its consents a 403, and routes that span every tenant "
+    "(revenue, alerts, admin) answer a bound key 403. Every answer is JSON; an error is "
     '`{"message": ...}` (a 422 adds `errors`, one entry per problem). Money is an '
     "integer in minor units beside a lower-case ISO `currency`; times are ISO-8601 UTC "
     "(`2025-03-01T00:00:00Z`), months `YYYY-MM`. A list answers one page and a "
@@ -54,6 +54,10 @@ TAGS = [
     {
         "name": "audit",
         "description": "The audit log: events, verification, export (`audit:read`)",
+    },
+    {
+        "name": "privacy",
+        "description": "GDPR: consent records, exports and erasures (`privacy:manage`)",
     },
 ]
 # Powertools' own 422 schemas; the routes answer ValidationErrorBody instead.
@@ -84,7 +88,7 @@ def build_openapi() -> dict[str, Any]:
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "query" and not parameter.get("required"):
+                if parameter["in"] in ("query", "header") and not parameter.get("required"):
                     parameter["schema"] = _without_null(parameter["schema"])
     schemas = document.get("components", {}).get("schemas", {})
     for name in POWERTOOLS_ONLY:

@@ -135,6 +135,15 @@ class CognitionOSStack(Stack):
                 value=self.data.keys[key.name].key_arn,
                 description=key.description,
             )
+        # Each job's function: `python -m infra.compliance --stack` invokes its job directly,
+        # since a scan of every store may outlast the admin route's wait.
+        for job, fn in topology.jobs().items():
+            CfnOutput(
+                self,
+                f"{pascal(job)}JobFunctionName",
+                value=self.functions.functions[fn.name].function_name,
+                description=f"The function of the {job} job (Lambda invoke with its event)",
+            )
         CfnOutput(
             self,
             "EmailSender",

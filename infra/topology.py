@@ -10,6 +10,7 @@ same lines (``Function.resource_env``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
@@ -63,12 +64,25 @@ TableAction = Literal[
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",  # the table's settings and key schema, no items
+    # The compliance checker's reads of a table's retention settings, no items either.
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:DescribeContinuousBackups",
 ]
 TABLE_ACTIONS: frozenset[str] = frozenset(get_args(TableAction))
 # Actions that change items: a function allowed one of them writes the table.
 WRITE_ACTIONS: frozenset[str] = frozenset(
     {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 )
+
+
+# What the compliance checker reads of a table's settings: SSE (DescribeTable), PITR, TTL.
+TABLE_SETTINGS_READS: tuple[TableAction, ...] = (
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:DescribeContinuousBackups",
+)
+# The checker's declared settings, JSON (Function.store_expectations).
+COMPLIANCE_EXPECTATIONS_ENV = "COMPLIANCE_EXPECTATIONS"
 
 
 @dataclass(frozen=True)
@@ -201,9 +215,26 @@ class Bucket:
 
 
 # s3:ListBucket is the bucket's own action (ListObjectsV2): granted on the bucket, the rest
-# on its objects. Only the functions that scan every store list a bucket.
-ObjectAction = Literal["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
-BUCKET_LEVEL_ACTIONS: frozenset[str] = frozenset({"s3:ListBucket"})
+# on its objects. Only the functions that scan every store list a bucket. The settings reads
+# (encryption, lifecycle, Object Lock, versioning) are the bucket's own too: only the
+# compliance checker has them.
+ObjectAction = Literal[
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:ListBucket",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketVersioning",
+]
+BUCKET_SETTINGS_READS: tuple[ObjectAction, ...] = (
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketVersioning",
+)
+BUCKET_LEVEL_ACTIONS: frozenset[str] = frozenset({"s3:ListBucket", *BUCKET_SETTINGS_READS})
 
 
 @dataclass(frozen=True)
@@ -388,6 +419,11 @@ class Function:
     # Re-wraps subjects' data keys from the previous PII key to the current one with KMS
     # ReEncrypt (the pii-key-rotation job): never sees a data key, so it is no pii reader.
     rewraps_pii_keys: bool = False
+    # The compliance checker: checks stores' settings against these declarations, which it
+    # gets as COMPLIANCE_EXPECTATIONS (JSON: the tables and buckets whose settings it may
+    # read, ``store_expectations``). Queues are not checked: their URLs would take most of
+    # Lambda's 4 KB of environment, and sqs:ListQueues takes no resource.
+    checks_store_settings: bool = False
 
     def __post_init__(self) -> None:
         named = [access.table.name for access in self.tables]
@@ -464,11 +500,35 @@ class Function:
         return env
 
     def static_env(self) -> dict[str, str]:
-        return {
+        env = {
             "POWERTOOLS_SERVICE_NAME": self.name,
             "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
             "LOG_LEVEL": "INFO",
         }
+        if self.checks_store_settings:
+            env[COMPLIANCE_EXPECTATIONS_ENV] = json.dumps(
+                self.store_expectations(), sort_keys=True, separators=(",", ":")
+            )
+        return env
+
+    def store_expectations(self) -> dict[str, dict[str, dict[str, str | int | None]]]:
+        """The settings the topology declares for the stores whose settings this function
+        reads: each table's TTL attribute, each bucket's expiry and lock (the stack sets the
+        rest, PITR and KMS encryption, alike for every store)."""
+        tables: dict[str, dict[str, str | int | None]] = {
+            a.table.name: {"ttl_attribute": a.table.ttl_attribute}
+            for a in self.all_tables
+            if set(TABLE_SETTINGS_READS) <= set(a.actions)
+        }
+        buckets: dict[str, dict[str, str | int | None]] = {
+            a.bucket.name: {
+                "expire_after_days": a.bucket.expire_after_days,
+                "object_lock_days": a.bucket.object_lock_days,
+            }
+            for a in self.buckets
+            if set(BUCKET_SETTINGS_READS) <= set(a.actions)
+        }
+        return {"tables": tables, "buckets": buckets}
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -600,9 +660,9 @@ USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
 # delivered again; a step whose Lambda died resumes once it runs out.
 AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
-# GDPR exports and erasures (the privacy context): one per message; the worker is idempotent
-# on the request id. Few and slow: a batch of one, and visibility 6x the worker's timeout
-# (Lambda's rule). Declared with the others so that the alerts watch its DLQ too.
+# The privacy worker's exports and erasures, one per message; it is idempotent on the request
+# id. Few and slow: a batch of one, visibility 6x the worker's timeout (Lambda's rule).
+# Declared with the other queues, so that alerts-evaluate watches its DLQ too.
 PRIVACY_REQUESTS = Queue(
     "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
 )
@@ -955,6 +1015,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "alerts-evaluate",
             "audit-anchor",
             "pii-key-rotation",
+            "privacy-compliance",
         ),
         timeout_s=29,
     ),
@@ -1407,6 +1468,24 @@ def reading_every_bucket(*accesses: BucketAccess) -> tuple[BucketAccess, ...]:
     return tuple(BucketAccess(bucket, found[bucket.name]) for bucket in BUCKETS)
 
 
+def checking_every_table(*accesses: TableAccess) -> tuple[TableAccess, ...]:
+    """``scanning_every_table(accesses)``, plus reading every table's retention settings
+    (PITR, TTL; SSE comes with DescribeTable): the compliance checker's."""
+    return tuple(
+        access.merged(TableAccess(access.table, TABLE_SETTINGS_READS))
+        for access in scanning_every_table(*accesses)
+    )
+
+
+def checking_every_bucket(*accesses: BucketAccess) -> tuple[BucketAccess, ...]:
+    """``reading_every_bucket(accesses)``, plus reading every bucket's encryption,
+    lifecycle, Object Lock and versioning settings: the compliance checker's."""
+    return tuple(
+        BucketAccess(a.bucket, tuple(dict.fromkeys((*a.actions, *BUCKET_SETTINGS_READS))))
+        for a in reading_every_bucket(*accesses)
+    )
+
+
 PRIVACY_FUNCTIONS: tuple[Function, ...] = (
     Function(
         "privacy-api",
@@ -1503,6 +1582,28 @@ PRIVACY_FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 FUNCTIONS += PRIVACY_FUNCTIONS
+
+# The compliance checker (docs/PRIVACY.md, "Compliance checker"): declared after every table,
+# bucket and queue, so that it scans and checks them all.
+PRIVACY_COMPLIANCE = Function(
+    "privacy-compliance",
+    handler="privacy.handlers.compliance_job.lambda_handler",
+    description="Weekly: plaintext personal data in any store, and every store's settings",
+    job="privacy-compliance",
+    schedule=Schedule("cron(0 3 ? * MON *)"),  # Mondays, 03:00 UTC
+    tables=checking_every_table(
+        METRIC_RECORDING,  # privacy.compliance_findings, a gauge
+        *AUDIT_WRITING,  # privacy.compliance.checked, with counts only
+    ),
+    buckets=checking_every_bucket(),
+    checks_store_settings=True,
+    # Decrypts known subjects' names (billing customers' name_enc) to look for them in
+    # plaintext elsewhere; never writes personal data, never reports a plaintext.
+    pii="read",
+    memory_mb=1024,
+    timeout_s=900,
+)
+FUNCTIONS += (PRIVACY_COMPLIANCE,)
 
 
 def function(name: str) -> Function:

@@ -36,3 +36,17 @@ def api_settings() -> PrivacyApiSettings:
 @functools.cache
 def worker_settings() -> PrivacyWorkerSettings:
     return load_settings(PrivacyWorkerSettings)
+
+
+class ComplianceSettings(FunctionSettings):
+    """The compliance checker's: the declared store settings (``COMPLIANCE_EXPECTATIONS``,
+    from the topology) and the billing table, where known subjects' names are sealed. The
+    stores to scan are every ``<NAME>_TABLE`` and ``<NAME>_BUCKET`` variable."""
+
+    compliance_expectations: str
+    billing_table: str
+
+
+@functools.cache
+def compliance_settings() -> ComplianceSettings:
+    return load_settings(ComplianceSettings)

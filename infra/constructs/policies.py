@@ -162,9 +162,9 @@ def statements(
         if access.object_actions:
             arns = [object_arns(access, resources)]
             found.append(_allow(f"{name}Objects", access.object_actions, arns))
-        if access.bucket_actions:
+        if access.bucket_actions:  # listing, settings reads: the bucket itself, not objects
             arn = resources.buckets[access.bucket.name].bucket_arn
-            found.append(_allow(f"List{name}", access.bucket_actions, [arn]))
+            found.append(_allow(f"{name}Bucket", access.bucket_actions, [arn]))
     if fn.emails:
         found.append(send_email(fn, resources))
     if stack_key := stack_key_actions(fn):

@@ -106,7 +106,9 @@ def provision(aws: Aws, topology: TopologyModule, config: LocalConfig) -> Resour
             resources.keys[declared.name] = str(made["KeyMetadata"]["Arn"])
     dynamodb = aws.dynamodb()
     for table in topology.TABLES:
-        resources.tables[table.name] = create_table(dynamodb, table, config)
+        resources.tables[table.name] = create_table(
+            dynamodb, table, config, kms_key_id=resources.kms_key_id
+        )
     sqs = aws.sqs()
     for queue in topology.QUEUES:
         create_queue(sqs, queue, config, resources)
@@ -155,7 +157,11 @@ def secret_value(secret: Secret, config: LocalConfig) -> str:
     return random_alnum(GENERATED_SECRET_LENGTH) if secret.generated else STRIPE_API_KEY_UNSET
 
 
-def create_table(dynamodb: DynamoDBClient, table: Table, config: LocalConfig) -> str:
+def create_table(
+    dynamodb: DynamoDBClient, table: Table, config: LocalConfig, *, kms_key_id: str | None = None
+) -> str:
+    """The table as the stack makes it: on demand, its indexes, TTL on the declared
+    attribute, point-in-time recovery, and (given ``kms_key_id``) encrypted with that key."""
     name = f"{config.prefix}-{table.name}"
     key_names = [table.partition_key, *([table.sort_key] if table.sort_key else [])]
     for index in table.indexes:
@@ -178,7 +184,17 @@ def create_table(dynamodb: DynamoDBClient, table: Table, config: LocalConfig) ->
             }
             for index in table.indexes
         ]
+    if kms_key_id:
+        kwargs["SSESpecification"] = {
+            "Enabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": kms_key_id,
+        }
     dynamodb.create_table(**kwargs)
+    dynamodb.update_continuous_backups(
+        TableName=name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
     if table.ttl_attribute:
         dynamodb.update_time_to_live(
             TableName=name,
@@ -242,6 +258,9 @@ def create_bucket(s3: Any, bucket: Bucket, config: LocalConfig, made: Resources)
                     "Status": "Enabled",
                     "Filter": {"Prefix": ""},
                     "Expiration": {"Days": bucket.expire_after_days},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    # A locked bucket's expired versions become noncurrent: gone a day later.
+                    **({"NoncurrentVersionExpiration": {"NoncurrentDays": 1}} if locked else {}),
                 }
             ]
         },

@@ -46,7 +46,7 @@ DOCUMENT = json.loads(
 SCHEMAS = DOCUMENT["components"]["schemas"]
 BOUND_SCOPES = sorted(SCOPES - {ADMIN})  # what a tenant-bound key may hold: all but admin
 # Query parameters that name a tenant: filled with tenant A's id.
-TENANT_QUERY = ("tenant_id", "customer")
+TENANT_QUERY = ("tenant_id", "customer", "customer_id")
 SUFFIX = uuid.uuid4().hex[:8]
 ALERT_ID = "alert_" + "0" * 32  # alerts are the operators': no tenant owns one
 

@@ -137,6 +137,7 @@ def specification(sender: str) -> dict[str, dict[str, set[str]]]:
             "function alerts-evaluate": INVOKE,
             "function audit-anchor": INVOKE,
             "function pii-key-rotation": INVOKE,
+            "function privacy-compliance": INVOKE,
         },
         "audit-api": own_logs
         | {
@@ -335,6 +336,20 @@ def alerts_specification(
             "queue alarm-notifications": CONSUME,
             "stack key": PRODUCE,
         },
+        # Every table scanned and its settings read; every bucket listed, read, and its
+        # settings read (on the bucket itself); known names unwrapped; a gauge and an entry.
+        "privacy-compliance": own_logs
+        | {f"table {t.name}": CHECK_STORE for t in topology.TABLES}
+        | {f"bucket {b.name}": BUCKET_SETTINGS for b in topology.BUCKETS}
+        | {f"bucket {b.name}/*": {"s3:GetObject"} for b in topology.BUCKETS}
+        | {
+            "table metrics": CHECK_STORE | dynamodb("UpdateItem"),
+            "table audit": CHECK_STORE | dynamodb("PutItem"),
+            "table audit-heads": CHECK_STORE | dynamodb("GetItem", "UpdateItem"),
+            "table subject-keys": CHECK_STORE | dynamodb("GetItem"),
+            "key pii": {"kms:Decrypt"},
+            "stack key": PRODUCE,
+        },
     }
 
 
@@ -349,6 +364,16 @@ MODEL_RESOURCES = (
 
 # Called directly on the PII key: writers create data keys, readers only unwrap them.
 S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+# On the bucket itself: listing it, and the compliance checker's reads of its settings.
+BUCKET_SETTINGS = {
+    "s3:ListBucket",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketVersioning",
+}
+# The compliance checker on every table: its items, and its SSE, PITR and TTL settings.
+CHECK_STORE = dynamodb("Scan", "DescribeTable", "DescribeTimeToLive", "DescribeContinuousBackups")
 WRITE = dynamodb("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 # Only the functions that list a whole table scan (API keys, stored subscriptions, the audit
 # chains' heads), and no one scans an index.
@@ -357,7 +382,8 @@ SCANNERS = {
     "billing-reconcile",
     "audit-anchor",
     "pii-key-rotation",
-    "privacy-worker",  # every table: an erasure's verification scan
+    "privacy-worker",  # an erasure verified over every store
+    "privacy-compliance",  # plaintext personal data looked for in every store
 }
 # What every function role is denied on the audit entries' table, whatever it is allowed.
 AUDIT_DENIED = dynamodb(
@@ -444,7 +470,7 @@ def expected(synth: Synth, fn: topology.Function) -> dict[str, set[str]]:
     allow(DLQ_DEPTH, {dlq[q.name] for q in fn.reads_dlq_depth})
     allow(SECRET, {secret[s.name] for s in declared_secrets(fn)})
     for access in fn.buckets:  # an object ARN is "<bucket ARN>/*": its one reference
-        assert set(access.actions) <= S3_OBJECT_ACTIONS | {"s3:ListBucket"}
+        assert set(access.actions) <= S3_OBJECT_ACTIONS | BUCKET_SETTINGS
         allow(set(access.actions), {bucket[access.bucket.name]})
     writes = any(a.writes for a in fn.all_tables)
     puts = any("s3:PutObject" in a.actions for a in fn.buckets)

@@ -36,7 +36,15 @@ HANDLER_MODULES = {fn.handler.rsplit(".", 1)[0]: fn for fn in topology.FUNCTIONS
 
 # One IAM action per operation, where the operation's name is not the action's.
 SQS_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
-S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+S3_ACTIONS = {
+    "HeadObject": "GetObject",
+    "ListObjectsV2": "ListBucket",
+    "ListObjects": "ListBucket",
+    # A bucket's settings, as the compliance checker reads them.
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
+}
 TRANSACT_ACTIONS = {
     "Put": "dynamodb:PutItem",
     "Update": "dynamodb:UpdateItem",

@@ -62,6 +62,13 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/privacy/exports/{request_id}": ("/v1/privacy/exports/exp-1!", None, None),
     "POST /v1/privacy/erasures": ("/v1/privacy/erasures", None, {"subject": {}}),
     "GET /v1/privacy/erasures/{request_id}": ("/v1/privacy/erasures/era-1!", None, None),
+    # privacy: consent records
+    "POST /v1/privacy/consents": (
+        "/v1/privacy/consents",
+        None,
+        {"subject": {"customer_id": "cus_A"}, "purpose": "Ads!", "granted": "yes"},
+    ),
+    "GET /v1/privacy/consents": ("/v1/privacy/consents", {"customer_id": "ada@example.com"}, None),
 }
 
 

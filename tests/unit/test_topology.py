@@ -251,7 +251,7 @@ def test_bucket_access_names_actions_and_gives_the_bucket_name_only_to_its_decla
         topology.BucketAccess(bucket, ())
 
 
-def test_only_billing_intake_writes_event_bodies_and_only_the_processor_reads_them() -> None:
+def test_only_billing_intake_writes_event_bodies_and_only_the_processor_and_scanners_read() -> None:
     grants = {
         fn.name: set(access.actions)
         for fn in topology.FUNCTIONS
@@ -262,8 +262,10 @@ def test_only_billing_intake_writes_event_bodies_and_only_the_processor_reads_th
         "billing-ingest": {"s3:PutObject"},
         "billing-reconcile": {"s3:PutObject"},
         "billing-process": {"s3:GetObject", "s3:DeleteObject"},
-        # scans every bucket (an erasure's verification), deletes a body naming the subject
-        "privacy-worker": {"s3:GetObject", "s3:ListBucket", "s3:DeleteObject"},
+        # An erasure's verification reads every bucket and deletes a body naming the subject;
+        # the compliance checker reads every bucket and its settings.
+        "privacy-worker": {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject"},
+        "privacy-compliance": {"s3:ListBucket", "s3:GetObject", *topology.BUCKET_SETTINGS_READS},
     }
 
 

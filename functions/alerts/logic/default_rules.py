@@ -13,6 +13,8 @@ from alerts.logic.rules import Rule
 
 RUNBOOKS = "docs/runbooks"  # in this repository; each names the alert it is for
 AGENT_SPEND_LIMIT_USD = 50.0  # an hour of agent spend worth a page
+# The gauge the privacy-compliance job sets to its findings' count (functions/privacy).
+COMPLIANCE_FINDINGS_METRIC = "privacy.compliance_findings"
 
 
 def default_rules(queues: Iterable[str]) -> list[Rule]:
@@ -71,6 +73,19 @@ def default_rules(queues: Iterable[str]) -> list[Rule]:
             summary="The audit log's hash chain failed verification {value} times",
             labels={"context": "audit"},
             runbook_url=f"{RUNBOOKS}/audit-verification.md",
+            builtin=True,
+        ),
+        Rule(  # the privacy-compliance job's last run (weekly, or on demand)
+            rule_id="default-privacy-compliance",
+            name="Personal data stored in plaintext, or a store's settings drifted",
+            metric=COMPLIANCE_FINDINGS_METRIC,
+            comparison=">",
+            threshold=0,
+            window_minutes=1,  # a gauge: its latest value, whatever the window
+            severity="high",
+            summary="Privacy compliance findings: {value} (plaintext personal data, settings)",
+            labels={"context": "privacy"},
+            runbook_url=f"{RUNBOOKS}/privacy-compliance.md",
             builtin=True,
         ),
         Rule(  # one alert per alarm: the gauge's label names it (logic/alarms.py)

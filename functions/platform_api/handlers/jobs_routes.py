@@ -31,7 +31,7 @@ router = APIGatewayHttpRouter()
     description=(
         "Runs the job as its schedule would, with every part of it due now, and answers "
         "with what it returned. Jobs: `alerts-evaluate`, `billing-reconcile`, `dunning`, "
-        "`revenue-rollup`, `audit-anchor`, `pii-key-rotation`. "
+        "`revenue-rollup`, `audit-anchor`, `pii-key-rotation`, `privacy-compliance`. "
         "Needs `admin`."
     ),
     responses=documented_responses(

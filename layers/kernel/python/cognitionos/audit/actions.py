@@ -36,8 +36,10 @@ Action = Literal[
     "privacy.export.completed",
     "privacy.erasure.requested",
     "privacy.erasure.completed",
+    "privacy.compliance.checked",
     "consent.granted",
     "consent.withdrawn",
+    "privacy.consent.recorded",
     # operators and the audit log itself
     "operator.signed_in",
     "operator.sign_in_failed",
