@@ -262,9 +262,9 @@ def test_only_billing_intake_writes_event_bodies_and_only_the_processor_and_scan
         "billing-ingest": {"s3:PutObject"},
         "billing-reconcile": {"s3:PutObject"},
         "billing-process": {"s3:GetObject", "s3:DeleteObject"},
-        # Erasure verification and the compliance checker read every bucket; the checker
-        # also reads its settings, the worker deletes a parked body naming the subject.
-        "privacy-worker": {"s3:GetObject", "s3:ListBucket", "s3:DeleteObject"},
+        # An erasure's verification reads every bucket and deletes a body naming the subject;
+        # the compliance checker reads every bucket and its settings.
+        "privacy-worker": {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject"},
         "privacy-compliance": {"s3:ListBucket", "s3:GetObject", *topology.BUCKET_SETTINGS_READS},
     }
 
