@@ -660,15 +660,9 @@ USAGE_REPORTS = Queue("usage-reports", max_receives=5, batch_size=10)
 # Visibility is 6x the step's 90 s timeout (Lambda's rule), so a live step is never
 # delivered again; a step whose Lambda died resumes once it runs out.
 AGENT_STEPS = Queue("agent-steps", max_receives=5, batch_size=1, visibility_timeout_s=540)
-<<<<<<< HEAD
-# GDPR exports and erasures (the privacy context): one per message; the worker is idempotent
-# on the request id. Few and slow: a batch of one, and visibility 6x the worker's timeout
-# (Lambda's rule). Declared with the others so that the alerts watch its DLQ too.
-=======
 # The privacy worker's exports and erasures, one per message; it is idempotent on the request
 # id. Few and slow: a batch of one, visibility 6x the worker's timeout (Lambda's rule).
 # Declared with the other queues, so that alerts-evaluate watches its DLQ too.
->>>>>>> export-erasure
 PRIVACY_REQUESTS = Queue(
     "privacy-requests", max_receives=3, batch_size=1, visibility_timeout_s=5400
 )

@@ -23,25 +23,11 @@ OBJECT_GRANTS = {
     "billing-reconcile": {"s3:PutObject"},
     "billing-process": {"s3:GetObject", "s3:DeleteObject"},
     **SCANNERS,
-<<<<<<< HEAD
-    # ... and deletes a parked body naming a subject
-=======
     # an erasure also deletes a parked body that names its subject
->>>>>>> export-erasure
     "privacy-worker": {"s3:GetObject", "s3:DeleteObject"},
 }
 # The audit anchors: written by the job, read back for an export; never deleted by anyone.
 ANCHOR_GRANTS = {"audit-anchor": {"s3:PutObject"}, "audit-api": {"s3:GetObject"}, **SCANNERS}
-<<<<<<< HEAD
-# GDPR exports: written by the worker (deleted on erasure), signed for download by the API.
-EXPORT_GRANTS = {
-    "privacy-api": {"s3:GetObject"},
-    **SCANNERS,
-    "privacy-worker": {"s3:PutObject", "s3:DeleteObject", "s3:GetObject"},
-}
-# Listing a bucket (on the bucket, not its objects): only the functions that scan them all.
-LISTERS = {"privacy-worker", "privacy-compliance"}
-=======
 # Article 15 exports: written by the worker (and deleted when their subject is erased), read
 # back to sign a download URL.
 EXPORT_GRANTS = {
@@ -49,7 +35,6 @@ EXPORT_GRANTS = {
     **SCANNERS,
     "privacy-worker": {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
 }
->>>>>>> export-erasure
 UNLOCKED = [b for b in topology.BUCKETS if b.object_lock_days is None]
 
 
@@ -68,10 +53,6 @@ def test_the_topology_declares_the_event_bodies_and_audit_anchors_buckets() -> N
         topology.AUDIT_ANCHORS,
         topology.PRIVACY_EXPORTS,
     )
-<<<<<<< HEAD
-    assert topology.PRIVACY_EXPORTS.env_var == "PRIVACY_EXPORTS_BUCKET"
-=======
->>>>>>> export-erasure
     assert topology.EVENT_BODIES.env_var == "EVENT_BODIES_BUCKET"
     assert topology.AUDIT_ANCHORS.env_var == "AUDIT_ANCHORS_BUCKET"
 

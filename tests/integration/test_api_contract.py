@@ -53,16 +53,6 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/audit/events": ("/v1/audit/events", {"since": "yesterday"}, None),
     "GET /v1/audit/verify": ("/v1/audit/verify", {"tenant_id": "acme"}, None),
     "GET /v1/audit/export": ("/v1/audit/export", {"from_seq": "0"}, None),
-<<<<<<< HEAD
-    # privacy: consent records
-    "POST /v1/privacy/consents": (
-        "/v1/privacy/consents",
-        None,
-        {"subject": {"customer_id": "cus_A"}, "purpose": "Ads!", "granted": "yes"},
-    ),
-    "GET /v1/privacy/consents": ("/v1/privacy/consents", {"customer_id": "ada@example.com"}, None),
-=======
->>>>>>> export-erasure
     # privacy: export and erasure (a subject has exactly one of customer_id and email)
     "POST /v1/privacy/exports": (
         "/v1/privacy/exports",
@@ -72,8 +62,6 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
     "GET /v1/privacy/exports/{request_id}": ("/v1/privacy/exports/exp-1!", None, None),
     "POST /v1/privacy/erasures": ("/v1/privacy/erasures", None, {"subject": {}}),
     "GET /v1/privacy/erasures/{request_id}": ("/v1/privacy/erasures/era-1!", None, None),
-<<<<<<< HEAD
-=======
     # privacy: consent records
     "POST /v1/privacy/consents": (
         "/v1/privacy/consents",
@@ -81,7 +69,6 @@ BAD_REQUESTS: dict[str, tuple[str, dict[str, str] | None, Any]] = {
         {"subject": {"customer_id": "cus_A"}, "purpose": "Ads!", "granted": "yes"},
     ),
     "GET /v1/privacy/consents": ("/v1/privacy/consents", {"customer_id": "ada@example.com"}, None),
->>>>>>> export-erasure
 }
 
 

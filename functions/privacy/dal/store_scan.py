@@ -96,11 +96,7 @@ def _key_schema(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Binary):
-<<<<<<< HEAD
-        return base64.b64encode(bytes(value)).decode()  # type: ignore[call-overload]  # __bytes__
-=======
         return base64.b64encode(bytes(value)).decode()  # type: ignore[call-overload]  # Binary has __bytes__
->>>>>>> export-erasure
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, set):
