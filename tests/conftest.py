@@ -21,8 +21,15 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "test")
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
-    """Without a browser for the dashboard tests, stop before the first test: one message
-    saying how to get one, instead of an error for each of those tests deep in the run."""
+    """Tests marked ``long`` first (see below); then, without a browser for the dashboard
+    tests, stop before the first test: one message saying how to get one, instead of an
+    error for each of those tests deep in the run."""
+    # `make test` (-n 2 --dist worksteal) gives each worker half of the tests in this order,
+    # and a worker that runs out takes the end of the other's queue. A test of minutes near
+    # the end would be the run's tail, one worker busy and the other idle; at the front, it
+    # runs while the other worker's queue and the stolen short tests fill in around it.
+    # A stable sort: every worker collects the same order, as xdist requires.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     from tests.browser import BROWSER_FIXTURE, chromium
 
     if not any(BROWSER_FIXTURE in getattr(item, "fixturenames", ()) for item in items):
