@@ -35,7 +35,7 @@ run: $(VENV)/.installed $(CHART_JS)
 	$(PY) -m infra.local
 
 test: $(VENV)/.installed $(CHART_JS) lint security synth
-	$(PY) -m pytest -n 2 --dist load tests/unit tests/integration tests/infra tests/e2e
+	$(PY) -m pytest -n 2 --dist worksteal tests/unit tests/integration tests/infra tests/e2e
 
 unit integration infra e2e: $(VENV)/.installed $(CHART_JS)
 	$(PY) -m pytest tests/$@

@@ -8,9 +8,11 @@ Use the session-scoped ``runner`` fixture::
     def test_health(runner):
         assert runner.get("/health", key=None).json() == {"status": "ok"}
 
-``make test`` runs ``pytest -n 2 --dist load``: tests go to whichever worker is free, and
-each worker that runs e2e tests starts its own session runner. A scenario's fixtures are
-session-scoped, so each worker builds them at most once. (``--dist loadgroup`` with
+``make test`` runs ``pytest -n 2 --dist worksteal``: each worker starts with half of the
+tests (the ``long`` ones first, tests/conftest.py), and one that runs out takes the end of
+the other's queue; each worker that runs e2e tests starts its own session runner. A
+scenario's fixtures are session-scoped, so each worker builds them at most once.
+(``--dist loadgroup`` with
 ``xdist_group`` marks would keep e2e on one worker, but pytest-xdist 3.8 groups by renaming
 ``item._nodeid``, which pytest 9 no longer reads; ``loadfile`` grouped, and was no faster:
 14.7 min of pytest against 14.2.) The marks stay, harmless.

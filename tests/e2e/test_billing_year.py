@@ -26,7 +26,7 @@ from tests.e2e.delivery import (
 )
 from tests.scenarios import BillingYear, billing_year, deliveries
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e"), pytest.mark.long]
 
 SEED = 2025
 # Differ between two stores for the same facts: which of two identical deliveries came first,

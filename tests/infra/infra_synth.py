@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,24 @@ def cdk_context(**extra: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Synth:
+    """A synthesized stack. Its template and logical ids are read through jsii once each and
+    kept: every call crosses to the node process (~0.1 s for the template, and slower as the
+    session goes on), and the infra tests ask for them thousands of times. Treat what they
+    return as read-only: it is shared by every test of the session."""
+
     stack: CognitionOSStack
     template: Template
     assembly: Path
+    _ids: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def template_json(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = self.template.to_json()
+        return rendered
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
+        resources: dict[str, dict[str, Any]] = self.template_json["Resources"]
         return resources
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -45,8 +57,14 @@ class Synth:
 
     def id(self, construct: Any) -> str:
         """Logical id of a construct's CloudFormation resource (an L1, or an L2's default child)."""
-        element = construct.node.default_child or construct
-        return Stack.of(self.stack).get_logical_id(element)
+        # Keyed by the proxy's identity; the proxy is kept with its id so that identity is
+        # never reused by another object.
+        known = self._ids.get(id(construct))
+        if known is None:
+            element = construct.node.default_child or construct
+            known = (construct, Stack.of(self.stack).get_logical_id(element))
+            self._ids[id(construct)] = known
+        return known[1]
 
     def props(self, construct: Any) -> dict[str, Any]:
         properties: dict[str, Any] = self.resources[self.id(construct)]["Properties"]

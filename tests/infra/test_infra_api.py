@@ -114,7 +114,7 @@ def test_a_schedule_role_may_invoke_only_its_job(synth: Synth, fn: topology.Func
 
 
 def test_outputs_tell_the_operator_what_to_do(synth: Synth) -> None:
-    outputs = synth.template.to_json()["Outputs"]
+    outputs = synth.template_json["Outputs"]
     api = f"<{synth.id(synth.stack.api.api)}.ApiEndpoint>"
     assert render(outputs["ApiUrl"]["Value"]) == api
     assert render(outputs["WebhookUrl"]["Value"]) == f"{api}/webhooks/stripe"
@@ -129,7 +129,7 @@ def test_outputs_tell_the_operator_what_to_do(synth: Synth) -> None:
         value = outputs[pascal(table.name) + "TableName"]["Value"]
         assert refs(value) == {synth.id(synth.stack.data.tables[table.name])}
     assert {"ApiKeysTableName", "ApiKeyPepperSecretArn"} <= set(outputs)
-    assert "set the operator-managed secrets" in synth.template.to_json()["Description"]
+    assert "set the operator-managed secrets" in synth.template_json["Description"]
 
 
 def test_an_unacknowledged_nag_finding_fails_synthesis() -> None:

@@ -182,6 +182,6 @@ def test_only_functions_declaring_the_bucket_get_its_name(
 
 
 def test_the_bucket_name_is_a_stack_output(synth: Synth) -> None:
-    outputs = synth.template.to_json()["Outputs"]
+    outputs = synth.template_json["Outputs"]
     bucket = synth.stack.buckets.buckets[topology.EVENT_BODIES.name]
     assert outputs["EventBodiesBucketName"]["Value"] == {"Ref": synth.id(bucket)}

@@ -36,7 +36,7 @@ def test_a_new_generation_is_a_new_retained_key_and_the_old_one_leaves_the_stack
     old = synth.id(synth.stack.data.keys[topology.PII_KEY.name])
     assert new != old and old not in rotating.resources  # retained in the account, not deleted
     assert rotating.resources[new]["DeletionPolicy"] == "Retain"
-    output = rotating.template.to_json()["Outputs"]["PiiKeyArn"]["Value"]
+    output = rotating.template_json["Outputs"]["PiiKeyArn"]["Value"]
     assert refs(output) == {new}
 
 

@@ -6,6 +6,7 @@ for want of payment (tests/integration/order_free_histories.py)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from tests.integration.conftest import Aws
@@ -17,6 +18,7 @@ from tests.integration.order_free_histories import (
 )
 
 
+@pytest.mark.long
 @COSTLY_PROPERTY
 @given(history=dunning_deliveries())
 def test_a_dunning_case_ends_the_same_in_any_delivery_order(aws: Aws, history: History) -> None:

@@ -5,6 +5,7 @@ delivery (tests/integration/order_free_histories.py).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from tests.integration.conftest import Aws
@@ -16,6 +17,7 @@ from tests.integration.order_free_histories import (
 )
 
 
+@pytest.mark.long
 @PROPERTY
 @given(history=deliveries(subscriptions=1, coupons=False))
 def test_one_subscription_in_any_order_gives_the_in_order_state_and_mrr_records(

@@ -5,6 +5,7 @@ change records as in-order delivery (tests/integration/order_free_histories.py).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from tests.integration.conftest import Aws
@@ -16,6 +17,7 @@ from tests.integration.order_free_histories import (
 )
 
 
+@pytest.mark.long
 @PROPERTY
 @given(history=deliveries(subscriptions=2, coupons=True))
 def test_two_subscriptions_and_a_coupon_in_any_order_give_the_in_order_state_and_records(

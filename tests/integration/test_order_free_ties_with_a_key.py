@@ -7,6 +7,7 @@ from Stripe at most once (tests/integration/order_free_histories.py).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from tests.fakes.stripe_api import FakeStripe
@@ -19,6 +20,7 @@ from tests.integration.order_free_histories import (
 )
 
 
+@pytest.mark.long
 @COSTLY_PROPERTY
 @given(history=deliveries(subscriptions=2, coupons=True))
 def test_with_a_key_any_delivery_order_gives_the_movements_of_in_order_delivery(

@@ -174,6 +174,7 @@ def test_a_plan_with_a_cycle_fails_the_run_naming_it(agents: Any) -> None:
     assert sum(driver.fake.calls.values()) == 1
 
 
+@pytest.mark.long
 @settings(
     max_examples=8,
     deadline=None,
