@@ -373,6 +373,14 @@ class ExportFiles:
         )
         return key
 
+    def download_url(self, key: str, expires_in_s: int) -> str:
+        """A presigned GET of the export, valid ``expires_in_s``; signing needs s3:GetObject."""
+        return str(
+            client("s3").generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in_s
+            )
+        )
+
     def keys(self) -> Iterator[str]:
         for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
             for listed in page.get("Contents", []):

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from cognitionos.audit.store import audit_log
-from cognitionos.aws import client
 from cognitionos.crypto import blind_index, blind_index_key
 from cognitionos.errors import NotFound
 from cognitionos.http import (
@@ -25,7 +24,7 @@ from cognitionos.http import (
 )
 from cognitionos.queues import send_message
 from cognitionos.timeutil import iso, now
-from privacy.handlers.requests_wiring import privacy_requests
+from privacy.handlers.requests_wiring import export_files, privacy_requests
 from privacy.logic.requests import (
     DOWNLOAD_URL_TTL_S,
     NOT_THIS_TENANT,
@@ -153,11 +152,7 @@ def read_export(request_id: ExportId) -> ExportView:
     request = _visible(request_id, "export")
     url = expires = None
     if request["status"] == "completed" and request.get("object_key"):
-        url = client("s3").generate_presigned_url(
-            "get_object",
-            Params={"Bucket": api_settings().privacy_exports_bucket, "Key": request["object_key"]},
-            ExpiresIn=DOWNLOAD_URL_TTL_S,
-        )
+        url = export_files().download_url(request["object_key"], DOWNLOAD_URL_TTL_S)
         expires = iso(time.time() + DOWNLOAD_URL_TTL_S)
     return ExportView(
         status=request["status"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from cognitionos.aws import dynamodb_table
+from privacy.dal.exports import ExportFiles
 from privacy.dal.requests import PrivacyRequests
 from privacy.settings import api_settings
 
@@ -12,3 +13,8 @@ from privacy.settings import api_settings
 @functools.cache
 def privacy_requests() -> PrivacyRequests:
     return PrivacyRequests(dynamodb_table(api_settings().privacy_table))
+
+
+@functools.cache
+def export_files() -> ExportFiles:
+    return ExportFiles(api_settings().privacy_exports_bucket)
