@@ -248,16 +248,20 @@ def test_fifty_alerts_to_a_channel_limited_to_ten_a_minute_send_ten_and_one_dige
             "summary": "burst {n}",
         },
     )
+    started = time.time()
     assert alerts.evaluate()["fired"] == 50
 
     alerts.dispatch_until_idle()
 
+    # Ten at once, then one token per 6 s: a loaded machine that takes longer than 6 s to
+    # send the burst may send one more single for each 6 s it took, and digest the rest.
+    refills = int((time.time() - started) * 10 / 60)
     received = [r.json() for r in hooks.at("/limited")]
     singles = [r["alert"]["alert_id"] for r in received if r["status"] == "firing"]
     digests = [r["digest"] for r in received if r["status"] == "digest"]
-    assert len(singles) == 10 and len(digests) == 1
+    assert 10 <= len(singles) <= 10 + refills and len(digests) == 1
     named = [line["alert_id"] for line in digests[0]["alerts"]]
-    assert digests[0]["count"] == 40 == len(named)
+    assert digests[0]["count"] == 50 - len(singles) == len(named)
     assert sorted(singles + named) == sorted(a["alert_id"] for a in alerts.alerts())
     statuses = [
         alerts.alert(alert_id)["deliveries"][0]["status"] for alert_id in named[:3] + singles[:3]
