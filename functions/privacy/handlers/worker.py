@@ -21,9 +21,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cognitionos.audit.store import audit_log
-from cognitionos.aws import client, dynamodb_table
+from cognitionos.aws import dynamodb_table
 from cognitionos.crypto import blind_index_key, key_cache_max_age_s, subject_keyring
 from cognitionos.observability import logger, metrics, traced
+from cognitionos.queues import send_message
 from privacy.dal.erasures import Eraser, verify
 from privacy.dal.exports import ExportFiles, Stores, SubjectRecords
 from privacy.dal.requests import PrivacyRequests
@@ -70,10 +71,10 @@ def ports() -> Ports:
         )
 
     def send_later(request_id: str, delay_s: int) -> None:
-        client("sqs").send_message(
-            QueueUrl=settings.privacy_requests_queue_url,
-            MessageBody=json.dumps({"request_id": request_id}),
-            DelaySeconds=delay_s,
+        send_message(
+            settings.privacy_requests_queue_url,
+            json.dumps({"request_id": request_id}),
+            delay_s=delay_s,
         )
 
     return Ports(

@@ -14,9 +14,13 @@ def send_message(
     group_id: str | None = None,
     deduplication_id: str | None = None,
     attributes: dict[str, str] | None = None,
+    delay_s: int = 0,
 ) -> str:
-    """Send one message; FIFO queues need ``group_id`` and take ``deduplication_id``."""
+    """Send one message; FIFO queues need ``group_id`` and take ``deduplication_id``; a
+    standard queue's message may be held back ``delay_s`` (at most 900) before delivery."""
     kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
+    if delay_s:
+        kwargs["DelaySeconds"] = delay_s
     if group_id is not None:
         kwargs["MessageGroupId"] = group_id
     if deduplication_id is not None:
